@@ -1,0 +1,305 @@
+"""The CANN two-phase API, pyACL style (values first, status last), on the CPU.
+
+``aclnnAscendAntiQuantGetWorkspaceSize`` validates, plans and binds an executor; ``aclnnAscendAntiQuant``
+runs it on a ``Stream`` using the caller's workspace. The workspace is real memory: after the platform's
+system workspace it holds the float32 scale/offset (sqrt mode applied) and staging copies of any
+non-contiguous x or y, so kernels only ever see contiguous data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import numpy as np
+
+import kernels
+
+from . import platforms, tiling
+from .dtypes import AclnnError, DataType, Status
+from .validation import CheckedCall, check_call
+
+__all__ = [
+    "AclOpExecutor", "Stream", "aclnnAscendAntiQuantGetWorkspaceSize", "aclnnAscendAntiQuant",
+    "aclSetAclOpExecutorRepeatable", "aclGetRecentErrMsg", "prepare",
+]
+
+ALIGN = 512  # workspace regions start on GM-block boundaries
+
+_recent = threading.local()
+
+
+def aclGetRecentErrMsg() -> str:
+    """The message of this thread's most recent failed call (then cleared), as CANN's aclGetRecentErrMsg."""
+    message = getattr(_recent, "message", "")
+    _recent.message = ""
+    return message
+
+
+def _fail(err: AclnnError) -> Status:
+    _recent.message = str(err)
+    return err.status
+
+
+def _align(n: int) -> int:
+    return -(-n // ALIGN) * ALIGN
+
+
+@dataclasses.dataclass(frozen=True)
+class Region:
+    """A byte range of the workspace."""
+
+    start: int
+    nbytes: int
+
+    def view(self, workspace: np.ndarray, dtype, shape) -> np.ndarray:
+        return workspace[self.start:self.start + self.nbytes].view(dtype).reshape(shape)
+
+
+def _source_name(call: CheckedCall) -> str:
+    x = call.x
+    if x.dtype == DataType.INT8:
+        return "int8"
+    if x.dtype == DataType.INT32:
+        return "int32"
+    return "int4" if x.packed else "int4_unpacked"
+
+
+def _storage(call: CheckedCall, array: np.ndarray) -> np.ndarray:
+    """x's storage as the integer dtype its kernel reads (ml_dtypes.int4 and packed bytes as uint8)."""
+    return array.view(kernels.SOURCES[_source_name(call)].storage)
+
+
+def _needs_preparing(t, square: bool) -> bool:
+    """Whether scale/offset must be converted in the workspace: kernels read contiguous float32 only."""
+    return square or t.dtype != DataType.FLOAT or not t.is_contiguous()
+
+
+def _prepared(t, region: Region | None, workspace, square: bool) -> np.ndarray:
+    """scale/offset as contiguous float32 (squared in sqrt mode): the tensor itself, or a workspace copy."""
+    if region is None:
+        return t.array.reshape(-1)
+    values = region.view(workspace, np.float32, (t.size,))
+    np.copyto(values, t.array, casting="unsafe")
+    if square:
+        with np.errstate(over="ignore"):  # a scale past sqrt(FLT_MAX) squares to inf, as on the NPU
+            np.multiply(values, values, out=values)
+    return values
+
+
+class AclOpExecutor:
+    """A checked call bound to its tile plan and workspace layout. Runs once unless made repeatable."""
+
+    def __init__(self, call: CheckedCall, plan: tiling.TilePlan):
+        self.call = call
+        self.plan = plan
+        self.repeatable = False
+        self.spent = False
+        self._lock = threading.Lock()
+        self.workspace_size, self._regions = self._layout()
+
+    def _layout(self) -> tuple[int, dict[str, Region]]:
+        call = self.call
+        if call.numel == 0:
+            return 0, {}
+        regions, cursor = {}, self.plan.workspace_size
+
+        def take(name, nbytes):
+            nonlocal cursor
+            regions[name] = Region(cursor, nbytes)
+            cursor += _align(nbytes)
+
+        if _needs_preparing(call.scale, call.sqrt_mode):
+            take("scale", call.scale.size * 4)
+        if call.offset is not None and _needs_preparing(call.offset, False):
+            take("offset", call.offset.size * 4)
+        if not call.x.is_contiguous():
+            take("x", call.x.array.nbytes)
+        if not call.y.is_contiguous():
+            take("y", call.y.array.nbytes)
+        return cursor, regions
+
+    @property
+    def staged(self) -> tuple[str, ...]:
+        """Which tensors pass through workspace staging."""
+        return tuple(name for name in ("x", "y") if name in self._regions)
+
+    def claim(self) -> None:
+        """Mark a launch; refuse a spent executor."""
+        with self._lock:
+            if self.spent and not self.repeatable:
+                raise AclnnError(Status.ACLNN_ERR_PARAM_INVALID,
+                                 "executor: already run; an executor runs once unless "
+                                 "aclSetAclOpExecutorRepeatable(executor) was called")
+            self.spent = True
+
+    def check_workspace(self, workspace, workspace_size: int) -> np.ndarray | None:
+        """The workspace as writable bytes, or an error if it is missing or short."""
+        if self.workspace_size == 0:
+            return None
+        if workspace is None:
+            raise AclnnError(Status.ACLNN_ERR_PARAM_NULLPTR,
+                             f"workspace: expected {self.workspace_size} bytes, got None")
+        try:
+            buffer = workspace if isinstance(workspace, np.ndarray) else np.frombuffer(workspace, np.uint8)
+        except TypeError:
+            raise AclnnError(Status.ACLNN_ERR_PARAM_INVALID, "workspace: expected a writable buffer "
+                             f"(numpy uint8 array or bytearray), got {type(workspace).__name__}") from None
+        if buffer.ndim != 1 or not buffer.flags.c_contiguous or not buffer.flags.writeable:
+            raise AclnnError(Status.ACLNN_ERR_PARAM_INVALID,
+                             "workspace: expected a writable, contiguous 1-D byte buffer")
+        buffer = buffer.view(np.uint8)
+        if int(workspace_size) < self.workspace_size or buffer.nbytes < self.workspace_size:
+            raise AclnnError(Status.ACLNN_ERR_PARAM_INVALID,
+                             f"workspace: expected at least {self.workspace_size} bytes, got workspaceSize "
+                             f"{int(workspace_size)} and a buffer of {buffer.nbytes}")
+        return buffer
+
+    def run(self, workspace: np.ndarray | None) -> None:
+        """Execute the plan: prepare scale/offset, stage, run the kernel, copy staged output back."""
+        call = self.call
+        if call.numel == 0:
+            return
+        r = self._regions
+        scale = _prepared(call.scale, r.get("scale"), workspace, call.sqrt_mode)
+        offset = scale if call.offset is None else _prepared(call.offset, r.get("offset"), workspace, False)
+        x = call.x.array
+        if "x" in r:
+            staged = r["x"].view(workspace, x.dtype, x.shape)
+            np.copyto(staged, x)
+            x = staged
+        dim0, dim1 = self.plan.dims
+        y_out = r["y"].view(workspace, call.y.array.dtype, call.y.array.shape) if "y" in r else call.y.array
+        kernel = kernels.fused_kernel(_source_name(call), call.dst_type == DataType.BF16, call.per_channel,
+                                      call.offset is not None)
+        kernel(_storage(call, x).reshape(dim0, -1), scale, offset, y_out.view(np.uint16).reshape(dim0, dim1),
+               self.plan.tile_table)
+        if "y" in r:
+            np.copyto(call.y.array, y_out)
+
+    def launch(self, workspace, workspace_size: int) -> np.ndarray | None:
+        """Check the workspace and claim the executor: everything that may refuse a launch, nothing written."""
+        buffer = self.check_workspace(workspace, workspace_size)
+        self.claim()
+        return buffer
+
+
+def prepare(x, scale, offset, dst_type, sqrt_mode, y, *, platform="Ascend910B", strategy="cann",
+            y_name="y") -> AclOpExecutor:
+    """Validate and plan one call; raise ``AclnnError`` if CANN would refuse it."""
+    profile = platforms.get(platform)
+    call = check_call(x, scale, offset, dst_type, sqrt_mode, y, profile, y_name=y_name)
+    problem = tiling.Problem(call.y.shape, call.x.dtype, call.scale.size, call.scale.dtype,
+                             call.offset is not None, call.dst_type, call.sqrt_mode)
+    return AclOpExecutor(call, tiling.plan_problem(problem, profile, strategy))
+
+
+class Stream:
+    """Work runs in submission order on one worker thread; ``synchronize()`` waits and reports failures.
+
+    A failed job does not stop later ones; ``synchronize()`` returns the first failure's status since
+    the previous synchronize (its message via ``aclGetRecentErrMsg``) and then starts clean.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._jobs: list = []
+        self._pending = 0
+        self._failure: AclnnError | None = None
+        self._worker: threading.Thread | None = None
+        self._closed = False
+
+    def submit(self, job) -> None:
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("stream: closed")
+            self._jobs.append(job)
+            self._pending += 1
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._drain, name="antiquant-stream", daemon=True)
+                self._worker.start()
+            self._cond.notify_all()
+
+    def _drain(self) -> None:
+        while True:
+            with self._cond:
+                while not self._jobs and not self._closed:
+                    self._cond.wait()
+                if not self._jobs:
+                    return
+                job = self._jobs.pop(0)
+            failure = None
+            try:
+                job()
+            except AclnnError as err:
+                failure = err
+            except Exception as err:  # a kernel or staging fault: reported, not raised in a worker
+                failure = AclnnError(Status.ACLNN_ERR_RUNTIME_ERROR, f"stream job failed: {err!r}")
+            with self._cond:
+                if failure is not None and self._failure is None:
+                    self._failure = failure
+                self._pending -= 1
+                self._cond.notify_all()
+
+    def synchronize(self) -> Status:
+        """Wait for all submitted work; return ACLNN_SUCCESS or the first failure's status."""
+        with self._cond:
+            while self._pending:
+                self._cond.wait()
+            failure, self._failure = self._failure, None
+        return Status.ACLNN_SUCCESS if failure is None else _fail(failure)
+
+    def close(self) -> Status:
+        """Finish pending work and stop the worker (aclrtDestroyStream)."""
+        status = self.synchronize()
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        return status
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def aclnnAscendAntiQuantGetWorkspaceSize(x, scale, offset, dstType, sqrtMode, y, *, platform="Ascend910B",
+                                         strategy="cann"):
+    """Phase 1: ``(workspace_size, executor, status)``; on failure ``(0, None, status)``."""
+    try:
+        executor = prepare(x, scale, offset, dstType, sqrtMode, y, platform=platform, strategy=strategy)
+    except AclnnError as err:
+        return 0, None, _fail(err)
+    return executor.workspace_size, executor, Status.ACLNN_SUCCESS
+
+
+def aclnnAscendAntiQuant(workspace, workspace_size, executor, stream) -> Status:
+    """Phase 2: run ``executor`` on ``stream`` (``None``: synchronously). Refusals return at once."""
+    if not isinstance(executor, AclOpExecutor):
+        return _fail(AclnnError(Status.ACLNN_ERR_PARAM_NULLPTR,
+                                f"executor: expected the executor from GetWorkspaceSize, got {executor!r}"))
+    if stream is not None and not isinstance(stream, Stream):
+        return _fail(AclnnError(Status.ACLNN_ERR_PARAM_INVALID,
+                                f"stream: expected a Stream or None, got {type(stream).__name__}"))
+    try:
+        buffer = executor.launch(workspace, workspace_size)
+    except AclnnError as err:
+        return _fail(err)
+    if stream is None:
+        try:
+            executor.run(buffer)
+        except Exception as err:
+            return _fail(AclnnError(Status.ACLNN_ERR_RUNTIME_ERROR, f"execution failed: {err!r}"))
+        return Status.ACLNN_SUCCESS
+    stream.submit(lambda: executor.run(buffer))
+    return Status.ACLNN_SUCCESS
+
+
+def aclSetAclOpExecutorRepeatable(executor) -> Status:
+    """Let ``executor`` run more than once."""
+    if not isinstance(executor, AclOpExecutor):
+        return _fail(AclnnError(Status.ACLNN_ERR_PARAM_NULLPTR,
+                                f"executor: expected an AclOpExecutor, got {executor!r}"))
+    executor.repeatable = True
+    return Status.ACLNN_SUCCESS

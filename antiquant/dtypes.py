@@ -1,0 +1,154 @@
+"""CANN type codes, status codes, and the one place the int4 nibble order lives.
+
+int4 storage (SPEC section 2): element ``i`` of a container occupies bits ``4*i .. 4*i+3``, low nibble
+first, two's complement. A byte holds 2 elements, an int32 word holds 8.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import ml_dtypes
+import numpy as np
+
+__all__ = [
+    "DataType",
+    "Status",
+    "AclnnError",
+    "NIBBLE_BITS",
+    "nibbles_per",
+    "pack_int4",
+    "unpack_int4",
+    "datatype_of",
+    "numpy_dtype_of",
+]
+
+
+class DataType(enum.IntEnum):
+    """CANN ``aclDataType`` values (SPEC section 2)."""
+
+    ACL_FLOAT = 0
+    ACL_FLOAT16 = 1
+    ACL_INT8 = 2
+    ACL_INT32 = 3
+    ACL_UINT8 = 4
+    ACL_INT16 = 6
+    ACL_UINT16 = 7
+    ACL_UINT32 = 8
+    ACL_INT64 = 9
+    ACL_UINT64 = 10
+    ACL_DOUBLE = 11
+    ACL_BOOL = 12
+    ACL_BF16 = 27
+    ACL_INT4 = 29
+
+    # Short aliases: DataType.FLOAT is DataType.ACL_FLOAT.
+    FLOAT = 0
+    FLOAT16 = 1
+    INT8 = 2
+    INT32 = 3
+    UINT8 = 4
+    INT16 = 6
+    UINT16 = 7
+    UINT32 = 8
+    INT64 = 9
+    UINT64 = 10
+    DOUBLE = 11
+    BOOL = 12
+    BF16 = 27
+    INT4 = 29
+
+    @property
+    def short(self) -> str:
+        """``FLOAT16`` for ``ACL_FLOAT16``: the name messages use."""
+        return self.name.removeprefix("ACL_")
+
+
+class Status(enum.IntEnum):
+    """CANN ``aclnnStatus`` values (SPEC section 2)."""
+
+    ACLNN_SUCCESS = 0
+    ACLNN_ERR_PARAM_NULLPTR = 161001
+    ACLNN_ERR_PARAM_INVALID = 161002
+    ACLNN_ERR_RUNTIME_ERROR = 361001
+    ACLNN_ERR_INNER = 561000
+    ACLNN_ERR_INNER_NULLPTR = 561103
+
+
+class AclnnError(Exception):
+    """An operator call CANN would refuse; ``.status`` is the ``aclnnStatus`` it would return."""
+
+    def __init__(self, status: Status, message: str):
+        super().__init__(message)
+        self.status = Status(status)
+
+    def __str__(self) -> str:
+        return f"{self.status.name} ({int(self.status)}): {self.args[0]}"
+
+
+_NUMPY_TO_ACL = {
+    np.dtype(np.float32): DataType.FLOAT,
+    np.dtype(np.float16): DataType.FLOAT16,
+    np.dtype(np.int8): DataType.INT8,
+    np.dtype(np.int32): DataType.INT32,
+    np.dtype(np.uint8): DataType.UINT8,
+    np.dtype(np.int16): DataType.INT16,
+    np.dtype(np.uint16): DataType.UINT16,
+    np.dtype(np.uint32): DataType.UINT32,
+    np.dtype(np.int64): DataType.INT64,
+    np.dtype(np.uint64): DataType.UINT64,
+    np.dtype(np.float64): DataType.DOUBLE,
+    np.dtype(np.bool_): DataType.BOOL,
+    np.dtype(ml_dtypes.bfloat16): DataType.BF16,
+    np.dtype(ml_dtypes.int4): DataType.INT4,
+}
+_ACL_TO_NUMPY = {acl: dt for dt, acl in _NUMPY_TO_ACL.items()}
+
+
+def datatype_of(dtype) -> DataType | None:
+    """The ``DataType`` of a numpy dtype, or None when CANN has no code for it."""
+    return _NUMPY_TO_ACL.get(np.dtype(dtype))
+
+
+def numpy_dtype_of(datatype: DataType) -> np.dtype:
+    """The numpy dtype that stores one element of ``datatype`` (ml_dtypes.int4 for INT4)."""
+    return _ACL_TO_NUMPY[DataType(datatype)]
+
+
+NIBBLE_BITS = 4
+
+
+def nibbles_per(container: np.dtype) -> int:
+    """How many int4 elements one container element holds: 2 per byte, 8 per int32."""
+    return np.dtype(container).itemsize * 8 // NIBBLE_BITS
+
+
+def pack_int4(values: np.ndarray, container=np.uint8) -> np.ndarray:
+    """Pack int4 values (any integer array, or ml_dtypes.int4) along the last axis, low nibble first.
+
+    The last axis must be a multiple of ``nibbles_per(container)``; the result's last axis is that many
+    times shorter. ``container`` is uint8 (packed INT4) or int32 (INT32 carrying 8 int4).
+    """
+    values = np.asarray(values)
+    per = nibbles_per(container)
+    if values.ndim == 0 or values.shape[-1] % per:
+        raise ValueError(f"pack_int4: the last axis must be a multiple of {per}, got shape {values.shape}")
+    v = values.astype(np.int8) if values.dtype == ml_dtypes.int4 else values
+    if v.size and (v.min() < -8 or v.max() > 7):
+        raise ValueError("pack_int4: values must lie in [-8, 7]")
+    groups = (v.astype(np.uint64) & 0xF).reshape(*v.shape[:-1], v.shape[-1] // per, per)
+    shifts = np.arange(per, dtype=np.uint64) * NIBBLE_BITS
+    words = np.bitwise_or.reduce(groups << shifts, axis=-1)
+    unsigned = np.dtype(container).newbyteorder("=").str.replace("i", "u")
+    return words.astype(unsigned).view(container)
+
+
+def unpack_int4(packed: np.ndarray) -> np.ndarray:
+    """Inverse of ``pack_int4``: int8 values in [-8, 7], the last axis ``nibbles_per`` times longer."""
+    packed = np.asarray(packed)
+    per = nibbles_per(packed.dtype)
+    shifts = np.arange(per, dtype=np.uint64) * NIBBLE_BITS
+    unsigned = packed.view(packed.dtype.str.replace("i", "u")).astype(np.uint64)
+    nib = ((unsigned[..., None] >> shifts) & 0xF).astype(np.int8)
+    values = (nib ^ 8) - 8
+    return values.reshape(*packed.shape[:-1], packed.shape[-1] * per) if packed.ndim else values.reshape(per)

@@ -1,0 +1,87 @@
+"""float32 -> float16 / bfloat16 bit patterns, rounded to nearest-even, in Numba.
+
+Numba cannot store float16 or ml_dtypes values, so kernels write uint16 bit patterns. Subnormals are kept
+and overflow goes to infinity, as numpy and ml_dtypes do. AVX-512 BF16 instructions are not used: they
+flush subnormals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import config
+from numba.extending import intrinsic
+
+__all__ = ["f32_bits", "bits_f32", "bf16_bits", "f16_bits_hw", "f16_bits_sw", "target_has_f16c"]
+
+
+@intrinsic
+def f32_bits(typingctx, value):
+    """Reinterpret a float32 as uint32 (free: a register bitcast)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+    return types.uint32(types.float32), codegen
+
+
+@intrinsic
+def bits_f32(typingctx, value):
+    """Reinterpret a uint32 as float32."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.uint32), codegen
+
+
+@intrinsic
+def f16_bits_hw(typingctx, value):
+    """float32 -> binary16 bits by LLVM's fptrunc: one F16C instruction (vcvtps2ph, round-to-nearest-even).
+
+    Only for targets with F16C: elsewhere LLVM calls a runtime helper the JIT does not provide.
+    """
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(builder.fptrunc(args[0], ir.HalfType()), ir.IntType(16))
+    return types.uint16(types.float32), codegen
+
+
+_U = np.uint32
+
+
+@njit(inline="always")
+def bf16_bits(v):
+    """float32 -> bfloat16 bits: add half an ulp plus the kept lsb, truncate; a NaN is kept quiet."""
+    b = f32_bits(v)
+    if (b & _U(0x7FFFFFFF)) > _U(0x7F800000):
+        return np.uint16((b | _U(0x00400000)) >> _U(16))
+    lsb = (b >> _U(16)) & _U(1)
+    return np.uint16(_U(b + _U(0x7FFF) + lsb) >> _U(16))
+
+
+@njit(inline="always")
+def f16_bits_sw(v):
+    """float32 -> binary16 bits with float arithmetic only (portable; no F16C needed).
+
+    Scaling by 2**112 then 2**-110 rounds the mantissa once, in the FPU's round-to-nearest-even, at the
+    position binary16 keeps (subnormals included); the exponent is then rebiased with integer operations.
+    """
+    base = (abs(v) * np.float32(2.0 ** 112)) * np.float32(2.0 ** -110)
+    w = f32_bits(v)
+    shl1 = _U(w + w)
+    bias = shl1 & _U(0xFF000000)
+    if bias < _U(0x71000000):
+        bias = _U(0x71000000)
+    base = bits_f32(_U((bias >> _U(1)) + _U(0x07800000))) + base
+    bits = f32_bits(base)
+    nonsign = _U(((bits >> _U(13)) & _U(0x7C00)) + (bits & _U(0x0FFF)))
+    if shl1 > _U(0xFF000000):
+        nonsign = _U(0x7E00)
+    return np.uint16(((w & _U(0x80000000)) >> _U(16)) | nonsign)
+
+
+def target_has_f16c() -> bool:
+    """Whether Numba compiles for a CPU with F16C (honouring NUMBA_CPU_NAME / NUMBA_CPU_FEATURES)."""
+    if config.CPU_FEATURES:
+        return "+f16c" in config.CPU_FEATURES.split(",")
+    if config.CPU_NAME and config.CPU_NAME != "host":
+        return False
+    from llvmlite import binding
+    return bool(binding.get_host_cpu_features().get("f16c", False))

@@ -1,0 +1,29 @@
+"""Shared test helpers: bit-pattern comparison and hypothesis profiles (fixed seed in CI)."""
+
+import os
+
+import ml_dtypes
+import numpy as np
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("ci", derandomize=True, max_examples=60, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("long", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
+    """Equal bit patterns, except that any NaN matches any NaN (SPEC section 1)."""
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
+    a, e = actual.view(np.uint16), expected.view(np.uint16)
+    both_nan = np.isnan(actual.astype(np.float32)) & np.isnan(expected.astype(np.float32))
+    bad = (a != e) & ~both_nan
+    if bad.any():
+        idx = tuple(np.argwhere(bad)[0]) if bad.ndim else ()
+        raise AssertionError(f"{int(bad.sum())} of {bad.size} elements differ; first at {idx}: "
+                             f"got {int(a[idx]):#06x}, expected {int(e[idx]):#06x}")
+
+
+DST = {1: np.float16, 27: ml_dtypes.bfloat16}
