@@ -65,9 +65,9 @@ def _source_name(call: CheckedCall) -> str:
     return "int4" if x.packed else "int4_unpacked"
 
 
-def _storage(call: CheckedCall, array: np.ndarray) -> np.ndarray:
-    """x's storage as the integer dtype its kernel reads (ml_dtypes.int4 and packed bytes as uint8)."""
-    return array.view(kernels.SOURCES[_source_name(call)].storage)
+def _storage_2d(call: CheckedCall, array: np.ndarray, dim0: int) -> np.ndarray:
+    """x's contiguous storage as ``dim0`` rows of the integer dtype its kernel reads."""
+    return array.reshape(dim0, -1).view(kernels.SOURCES[_source_name(call)].storage)
 
 
 def _needs_preparing(t, square: bool) -> bool:
@@ -172,7 +172,7 @@ class AclOpExecutor:
         y_out = r["y"].view(workspace, call.y.array.dtype, call.y.array.shape) if "y" in r else call.y.array
         kernel = kernels.fused_kernel(_source_name(call), call.dst_type == DataType.BF16, call.per_channel,
                                       call.offset is not None)
-        kernel(_storage(call, x).reshape(dim0, -1), scale, offset, y_out.view(np.uint16).reshape(dim0, dim1),
+        kernel(_storage_2d(call, x, dim0), scale, offset, y_out.view(np.uint16).reshape(dim0, dim1),
                self.plan.tile_table)
         if "y" in r:
             np.copyto(call.y.array, y_out)
