@@ -9,6 +9,7 @@ non-contiguous x or y, so kernels only ever see contiguous data.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import threading
 
 import numpy as np
@@ -25,6 +26,22 @@ __all__ = [
 ]
 
 ALIGN = 512  # workspace regions start on GM-block boundaries
+
+
+def _last_level_cache_bytes(default: int = 32 << 20) -> int:
+    """The CPU's largest cache (Linux sysfs), or ``default`` where it cannot be read."""
+    sizes = []
+    for path in glob.glob("/sys/devices/system/cpu/cpu0/cache/index*/size"):
+        try:
+            text = open(path).read().strip().upper()
+            sizes.append(int(text.rstrip("KMG")) << {"K": 10, "M": 20, "G": 30}.get(text[-1:], 0))
+        except (OSError, ValueError):
+            continue
+    return max(sizes, default=default)
+
+
+# Outputs at least this large are written with streaming stores: they cannot stay cached anyway.
+STREAM_MIN_BYTES = _last_level_cache_bytes() // 2
 
 _recent = threading.local()
 
@@ -171,7 +188,7 @@ class AclOpExecutor:
         dim0, dim1 = self.plan.dims
         y_out = r["y"].view(workspace, call.y.array.dtype, call.y.array.shape) if "y" in r else call.y.array
         kernel = kernels.fused_kernel(_source_name(call), call.dst_type == DataType.BF16, call.per_channel,
-                                      call.offset is not None)
+                                      call.offset is not None, call.y.array.nbytes >= STREAM_MIN_BYTES)
         kernel(_storage_2d(call, x, dim0), scale, offset, y_out.view(np.uint16).reshape(dim0, dim1),
                self.plan.tile_table)
         if "y" in r:
