@@ -35,7 +35,7 @@ import ml_dtypes  # noqa: F401  (registers numpy's "bfloat16", which safetensors
 import numpy as np
 
 from .api import ascend_anti_quant, dst_type_code
-from .dtypes import numpy_dtype_of
+from .dtypes import AclnnError, numpy_dtype_of
 from .safetensors_file import DTYPE_BYTES, SafetensorsWriter
 
 __all__ = ["dequantize_msmodelslim", "plan", "convert_shard", "add_arguments", "run"]
@@ -84,6 +84,7 @@ class ShardJob:
 
 def _safe_open():
     try:
+        import tqdm  # noqa: F401  (needed later; checked here so a missing extra fails before any work)
         from safetensors import safe_open
     except ImportError:
         raise ValueError("antiquant convert needs safetensors and tqdm: pip install 'antiquant[convert]'") from None
@@ -189,7 +190,7 @@ def _inventory(src: Path, shards) -> tuple[dict, dict]:
                     raise ValueError(f"{path}: tensor {name!r} is also in {infos[name][0]}")
                 if dtype not in DTYPE_BYTES:
                     raise ValueError(f"{path}: tensor {name!r} has dtype {dtype}, which antiquant convert cannot copy")
-                infos[name] = (str(path), dtype, shape)
+                infos[name] = (str(path.absolute()), dtype, shape)  # workers may run elsewhere
         order[str(path)] = names
     return infos, order
 
@@ -279,7 +280,9 @@ def _float32(array: np.ndarray) -> np.ndarray:
 def _dequantized(item: Dequant, handles, dst: str):
     n, k = item.shape
     scale = _float32(handles(item.scale[0]).get_tensor(item.scale[1])).reshape(n, -1)
-    offset = None if item.offset is None else _float32(handles(item.offset[0]).get_tensor(item.offset[1])).reshape(n, -1)
+    offset = None
+    if item.offset is not None:
+        offset = _float32(handles(item.offset[0]).get_tensor(item.offset[1])).reshape(n, -1)
     weight = handles(item.path).get_slice(item.name)
     for r0, r1 in _row_blocks(n, k):
         block = weight[r0:r1]
@@ -319,11 +322,19 @@ def convert_shard(job: ShardJob, directory, progress=None) -> tuple[str, list[st
 
             with SafetensorsWriter(target, entries, {"format": "pt"}) as writer:
                 for item in job.items:
-                    pieces = _dequantized(item, handles, job.dst) if isinstance(item, Dequant) else _copied(item, handles)
-                    for piece in pieces:
-                        writer.append(item.name, piece)
-                        if progress is not None:
-                            progress(piece.nbytes)
+                    if isinstance(item, Dequant):
+                        pieces = _dequantized(item, handles, job.dst)
+                    else:
+                        pieces = _copied(item, handles)
+                    try:
+                        for piece in pieces:
+                            writer.append(item.name, piece)
+                            if progress is not None:
+                                progress(piece.nbytes)
+                    except (AclnnError, ValueError, TypeError, OSError):
+                        raise
+                    except Exception as err:  # e.g. safetensors failing on a tensor's data
+                        raise ValueError(f"{item.path}: cannot read {item.name} ({str(err).splitlines()[0]})") from None
     except BaseException:
         target.unlink(missing_ok=True)
         raise
@@ -350,11 +361,17 @@ def _run_here(jobs, directory: Path) -> list:
         return [convert_shard(job, directory, bar.update) for job in jobs]
 
 
-def _run_on_cluster(jobs, directory: Path, address: str) -> list:
+def _cluster_runner():
     try:
+        import distributed  # noqa: F401  (antiquant.dask imports it only when a cluster is used)
+
         from .dask import run_on_cluster
     except ImportError:
         raise ValueError("--scheduler needs Dask: pip install 'antiquant[dask]'") from None
+    return run_on_cluster
+
+
+def _run_on_cluster(run_on_cluster, jobs, directory: Path, address: str) -> list:
     from tqdm import tqdm
 
     with tqdm(total=len(jobs), unit="shard", desc="antiquant convert", disable=not sys.stderr.isatty()) as bar:
@@ -374,6 +391,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     _safe_open()
+    cluster = _cluster_runner() if args.scheduler else None
     start = time.perf_counter()
     src, out = Path(args.input), Path(args.output).absolute()
     if out.exists() and not (out.is_dir() and not any(out.iterdir())):
@@ -384,8 +402,8 @@ def run(args) -> int:
     partial = out.parent / f".{out.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
     partial.mkdir()  # beside OUTPUT, so the final rename stays on one filesystem; mode follows the umask
     try:
-        if args.scheduler:
-            results = _run_on_cluster(jobs, partial, args.scheduler)
+        if cluster is not None:
+            results = _run_on_cluster(cluster, jobs, partial, args.scheduler)
         else:
             results = _run_here(jobs, partial)
         if len(results) > 1:
@@ -403,7 +421,7 @@ def run(args) -> int:
     print(f"antiquant convert: {dequantized} weights dequantized to {args.dst}, {len(items) - dequantized} tensors "
           f"copied, {len(results)} shard(s), {total / 1e6:.1f} MB in {time.perf_counter() - start:.1f} s{where}")
     for filename, names, nbytes in results:
-        print(f"  {out / filename}: {len(names)} tensors, {nbytes / 1e6:.1f} MB")
+        print(f"  {Path(args.output) / filename}: {len(names)} tensors, {nbytes / 1e6:.1f} MB")
     if len(results) > 1:
-        print(f"  {out / 'model.safetensors.index.json'}")
+        print(f"  {Path(args.output) / 'model.safetensors.index.json'}")
     return 0

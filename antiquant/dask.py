@@ -75,7 +75,8 @@ def ascend_anti_quant(x, scale, offset=None, *, dst_type=1, sqrt_mode=False, pla
     if scale.size != 1:  # per channel: 1-D arrays align with x's last axis, block for block
         scale = da.from_array(scale, chunks=(last,))
         offset = None if offset is None else da.from_array(offset, chunks=(last,))
-    return da.map_blocks(_block, x, scale, offset, chunks=chunks, dtype=numpy_dtype_of(dst), **kw)
+    return da.map_blocks(_block, x, scale, offset, chunks=chunks, dtype=numpy_dtype_of(dst),
+                         token="ascend_anti_quant", **kw)
 
 
 def run_on_cluster(address: str, function, items, *args, on_done=None, timeout: float = 30) -> list:

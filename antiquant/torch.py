@@ -57,7 +57,8 @@ def npu_anti_quant(x, scale, *, offset=None, dst_dtype=None, src_dtype=None):
     something that is not a CPU tensor.
     """
     if x is None or scale is None:
-        raise AclnnError(Status.ACLNN_ERR_PARAM_NULLPTR, f"{'x' if x is None else 'scale'}: expected a tensor, got None")
+        name = "x" if x is None else "scale"
+        raise AclnnError(Status.ACLNN_ERR_PARAM_NULLPTR, f"{name}: expected a tensor, got None")
     if isinstance(x, torch.Tensor) and x.dtype not in _SRC:
         raise _invalid(f"x: expected dtype torch.int8 or torch.int32 (8 int4 per value), got {x.dtype}")
     xa = _as_numpy("x", x)

@@ -1,6 +1,8 @@
 """``antiquant convert``: a synthetic msModelSlim checkpoint converted and checked bit for bit; CLI failures."""
 
 import json
+import sys
+from pathlib import Path
 
 import ml_dtypes
 import numpy as np
@@ -62,6 +64,17 @@ def test_multi_shard_checkpoint_bit_for_bit(checkpoint, tmp_path, capsys):
     assert leftovers(tmp_path) == []
 
 
+def test_plan_reads_headers_only_and_names_files_absolutely(checkpoint, monkeypatch):
+    src, _ = checkpoint
+    monkeypatch.chdir(src.parent)
+    jobs = convert.plan(src.name, "fp16")  # a relative INPUT: cluster workers may run in another directory
+    assert [job.filename for job in jobs] == ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
+    items = {it.name: it for job in jobs for it in job.items}
+    assert all(Path(it.path).is_absolute() for it in items.values())
+    assert isinstance(items[UP], convert.Dequant) and items[UP].int4 and items[UP].offset[0] == str(shard(src, 0))
+    assert isinstance(items[FLOATS[3]], convert.Copy)  # a float bias tagged W8A16 is copied
+
+
 def test_single_shard_to_float16_in_small_row_blocks(tmp_path, monkeypatch, capsys):
     src = tmp_path / "in"
     src.mkdir()
@@ -77,15 +90,20 @@ def test_single_shard_to_float16_in_small_row_blocks(tmp_path, monkeypatch, caps
         assert_same_bits(got[name], expected(t, name, np.float16))
 
 
-def test_dequantize_helper_matches_the_formula():
-    rng = np.random.default_rng(5)
-    w, s, o = msmodelslim.quantized(rng, 33, 96, 3)
+@pytest.mark.parametrize("n,k,groups", [(33, 96, 3), (1, 8, 0), (7, 64, 64), (130, 260, 2), (5, 40, 1)])
+def test_dequantize_helper_matches_the_formula(n, k, groups, monkeypatch):
+    monkeypatch.setattr(convert, "CHUNK_ELEMENTS", 1000)  # several operator calls, a partial last one
+    monkeypatch.setattr(convert, "TILE", 16)
+    rng = np.random.default_rng(n * k + groups)
+    w, s, o = msmodelslim.quantized(rng, n, k, groups)
     t = {"w": w, "w_scale": s, "w_offset": o}
     assert_same_bits(convert.dequantize_msmodelslim(w, s, o), expected(t, "w"))
-    bf16 = {"w": w, "w_scale": s.astype(ml_dtypes.bfloat16), "w_offset": o.astype(ml_dtypes.bfloat16)}
-    assert_same_bits(convert.dequantize_msmodelslim(w, bf16["w_scale"], bf16["w_offset"], dst_type="float16"),
-                     expected({k: v.astype(np.float32) if k != "w" else v for k, v in bf16.items()}, "w", np.float16))
-    assert convert.dequantize_msmodelslim(w[:0], s[:0], o[:0]).shape == (0, 96)
+    assert_same_bits(convert.dequantize_msmodelslim(w, s, dst_type="float16"),
+                     expected({"w": w, "w_scale": s}, "w", np.float16))
+    low = {"w": w, "w_scale": s.astype(ml_dtypes.bfloat16), "w_offset": o.astype(np.float16)}  # widened exactly
+    assert_same_bits(convert.dequantize_msmodelslim(w, low["w_scale"], low["w_offset"]),
+                     expected({key: v.astype(np.float32) if key != "w" else v for key, v in low.items()}, "w"))
+    assert convert.dequantize_msmodelslim(w[:0], s[:0], o[:0]).shape == (0, k)
 
 
 def run_failing(argv, capsys):
@@ -192,6 +210,21 @@ def test_interrupt_leaves_nothing(checkpoint, tmp_path, monkeypatch, capsys):
     assert main(["convert", str(src), str(tmp_path / "out")]) == 130
     assert "interrupted" in capsys.readouterr().err
     assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("module", ["safetensors", "tqdm"])
+def test_missing_extra_is_one_line(module, checkpoint, tmp_path, monkeypatch, capsys):
+    src, _ = checkpoint
+    monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
+    assert "pip install 'antiquant[convert]'" in run_failing(["convert", str(src), str(tmp_path / "out")], capsys)
+    assert not (tmp_path / "out").exists()
+
+
+def test_scheduler_without_dask_is_one_line(checkpoint, tmp_path, monkeypatch, capsys):
+    src, _ = checkpoint
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    err = run_failing(["convert", str(src), str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:1"], capsys)
+    assert "pip install 'antiquant[dask]'" in err and leftovers(tmp_path) == []
 
 
 def test_writer_refuses_data_out_of_order(tmp_path):
