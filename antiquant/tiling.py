@@ -303,8 +303,12 @@ def _per_channel(p: Problem, ub: int, cores: int, buffers: int = BUFF_NUM) -> di
     return f
 
 
-def _per_channel_nddma(p: Problem, ub: int, cores: int) -> dict | None:
-    """NDDMA tiling, or None where CANN falls back to PER_CHANNEL (one row per tile)."""
+def _per_channel_nddma(p: Problem, ub: int, cores: int, buffers: int = BUFF_NUM) -> tuple[dict | None, tuple]:
+    """NDDMA tiling and notes; fields None where CANN falls back to PER_CHANNEL (one row per tile).
+
+    CANN's NDDMA tile (up to 4096 elements) always fits a real UB; under a smaller user budget baseN is
+    capped to what fits, which may also end in the fallback.
+    """
     dim0, dim1 = natural_dims(p)
     base_n = NDDMA_ROWS // dim1
     lcm_n = math.lcm(dim1, REPEAT) // dim1
@@ -312,24 +316,30 @@ def _per_channel_nddma(p: Problem, ub: int, cores: int) -> dict | None:
     block_factor = _ceil(dim0, num_core)
     num_core = _ceil(dim0, block_factor)
     base_n = min(base_n, block_factor)
-    if base_n == 1:
-        return None
+    fit = _align_down(max_base(ub - UB_RESERVE, p, buffers), REPEAT) // dim1
+    notes = ()
+    if fit < base_n:
+        notes = (f"NDDMA baseN {base_n} capped to {fit} rows to fit a UB budget of {ub} bytes",)
+        base_n = fit
+    if base_n <= 1:
+        return None, notes
     f = _base_fields(p, dim0, dim1)
     f.update(numCore=num_core, blockAxis=0, blockFactor=block_factor,
              blockTailFactor=dim0 - block_factor * (num_core - 1), baseN=base_n, lcmN=lcm_n,
              baseLen=_align_up(dim1, REPEAT), baseLenEx=_align_up(base_n * dim1, REPEAT))
-    return f
+    return f, notes
 
 
-def _cann_fields(p: Problem, ub: int, cores: int, buffers: int = BUFF_NUM) -> tuple[int, dict]:
-    """CANN's mode and fields, uncorrected."""
+def _cann_fields(p: Problem, ub: int, cores: int, buffers: int = BUFF_NUM) -> tuple[int, dict, tuple]:
+    """CANN's mode and fields, uncorrected, and notes where a user's budget changed them."""
     if p.mode == Mode.PER_TENSOR:
-        return Mode.PER_TENSOR, _per_tensor(p, ub, cores, buffers)
+        return Mode.PER_TENSOR, _per_tensor(p, ub, cores, buffers), ()
+    notes = ()
     if p.mode == Mode.PER_CHANNEL_NDDMA:
-        fields = _per_channel_nddma(p, ub, cores)
+        fields, notes = _per_channel_nddma(p, ub, cores, buffers)
         if fields is not None:
-            return Mode.PER_CHANNEL_NDDMA, fields
-    return Mode.PER_CHANNEL, _per_channel(p, ub, cores, buffers)
+            return Mode.PER_CHANNEL_NDDMA, fields, notes
+    return Mode.PER_CHANNEL, _per_channel(p, ub, cores, buffers), notes
 
 
 def correct_fields(fields: dict) -> tuple[dict, tuple[str, ...]]:
@@ -364,9 +374,9 @@ def _override_shape(fields: dict, s: Strategy) -> tuple[str, ...]:
         if fields["blockAxis"] == 1:
             notes.append("base_n ignored: this plan's view is a single row")
         else:
-            fields["baseN"] = s.base_n
+            fields["baseN"] = min(s.base_n, fields["blockFactor"])
             if fields["baseLenEx"] != 1:    # NDDMA gathers baseN rows into one UB tile
-                fields["baseLenEx"] = _align_up(s.base_n * fields["dim1"], REPEAT)
+                fields["baseLenEx"] = _align_up(fields["baseN"] * fields["dim1"], REPEAT)
     if s.base_len is not None:
         fields["baseLen"] = s.base_len
     if s.base_n is not None or s.base_len is not None:
@@ -376,8 +386,9 @@ def _override_shape(fields: dict, s: Strategy) -> tuple[str, ...]:
 
 def _cann(p: Problem, ub: int, cores: int, s: Strategy) -> Layout:
     """CANN's host tiling (SPEC section 7), corrected where it would run past the tensor."""
-    mode, fields = _cann_fields(p, ub, cores, s.buffers)
+    mode, fields, budget_notes = _cann_fields(p, ub, cores, s.buffers)
     fields, notes = correct_fields(fields)
+    notes = budget_notes + notes
     if fields["baseLen"] < 1:
         raise ValueError(f"ub_budget: {ub} bytes leave no room for a cann tile of this problem "
                          f"(baseLen comes to {fields['baseLen']}); raise ub_budget or lower buffers")
@@ -451,10 +462,29 @@ def _equal_bytes(p: Problem, ub: int, cores: int, s: Strategy) -> Layout:
         f"[{dim0}, {dim1}] view; tiles of up to {base_n} x {base_len} cut at row ends",))
 
 
+def _column_split(p: Problem, ub: int, cores: int, s: Strategy) -> Layout:
+    """Cores own column bands (whole repeats wide) and walk every row: a core loads its scale/offset once."""
+    mode = _experiment_mode(p)
+    dim0, dim1 = natural_dims(p)
+    band = _align_up(_ceil(dim1, cores), REPEAT)
+    num_core = _ceil(dim1, band)
+    cap = _capacity(p, ub, s, mode)
+    base_n = s.base_n or max(1, cap // band)
+    base_len = min(s.base_len or min(band, cap), band)
+    table = np.concatenate([_rect_tiles(c, 0, dim0, c * band, min(dim1, (c + 1) * band), base_n, base_len)
+                            for c in range(num_core)])
+    f = _base_fields(p, dim0, dim1)
+    f.update(numCore=num_core, blockAxis=1, blockFactor=band, blockTailFactor=dim1 - band * (num_core - 1),
+             baseN=base_n, baseLen=base_len)
+    return Layout(mode, f, table, (f"column-split: each core owns blockFactor {band} columns of all {dim0} "
+                                   f"rows; tiles of up to {base_n} x {base_len}",))
+
+
 STRATEGIES: dict[str, Callable[[Problem, int, int, Strategy], Layout]] = {
     "cann": _cann,
     "equal-bytes": _equal_bytes,
     "row-batched": _row_batched,
+    "column-split": _column_split,
 }
 
 
