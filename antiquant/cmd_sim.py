@@ -29,8 +29,8 @@ def run(args) -> int:
           f"in HBM ({floor:.1f} µs at {prof.hbm_bytes_per_s / 1e9:g} GB/s), scale/offset reads "
           f"{timeline.l2_bytes} bytes from L2")
     critical = max(timeline.per_core, key=lambda c: c.end_us)
-    parts = "  ".join(f"{name} {us:.1f}" for name, us in timeline.breakdown)
-    print(f"  last core to finish: {critical.core}; its time by resource (µs): {parts}")
+    parts = ", ".join(f"{name} {us:.1f}" for name, us in timeline.breakdown)
+    print(f"  last core to finish: {critical.core}; its µs: {parts}")
     print("  per core (busy µs per pipe):")
     summaries = [(c.tiles, round(c.end_us, 1), round(c.mte2_us, 1), round(c.vector_us, 1), round(c.mte3_us, 1))
                  for c in timeline.per_core]

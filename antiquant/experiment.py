@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import ml_dtypes
 import numpy as np
@@ -127,12 +126,6 @@ class Experiment:
         scale = (rng.random(self.scale_size, dtype=np.float32) * 0.02).astype(sdtype)
         offset = rng.integers(-4, 4, self.scale_size).astype(sdtype) if self.offset else None
         return x, scale, offset, DST_TYPES[self.dst]
-
-    @property
-    def hbm_bytes(self) -> int:
-        """x and y in device memory: the least any plan must move."""
-        n = math.prod(self.shape)
-        return n * 2 + (n if self.x_dtype == "int8" else n // 2)
 
 
 def core_groups(counts) -> list[tuple[int, int, tuple]]:

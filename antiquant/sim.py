@@ -59,10 +59,11 @@ class CoreTime:
 class Timeline:
     """The simulated run of ``plan``: ``spans[t, pipe] = (start_us, end_us)`` for tile ``t`` of the plan's table.
 
-    ``breakdown`` is what the last core to finish spent on each resource (µs): "launch", "latency" (per-copy
-    latency), "mte2" / "mte3" (moving bytes), "vector". ``bound`` is the largest of them, named "hbm" when
-    that pipe's rate was its share of HBM rather than the core's own transfer rate. ``bytes`` counts x and
-    y in HBM; ``l2_bytes`` the scale/offset reads.
+    ``breakdown`` is what the last core to finish spent (µs): the launch, per-copy latency and moving bytes on
+    MTE2 and MTE3, and vector work. ``bound`` names its busiest pipe, or "launch" if the launch took longer:
+    "vector"; for a transfer pipe "latency" if per-copy latency outweighs moving bytes, else "hbm" when the
+    pipe's rate was its share of HBM, or "mte2" / "mte3" when it was the core's own rate. ``bytes`` counts x
+    and y in HBM; ``l2_bytes`` the scale/offset reads.
     """
 
     plan: TilePlan
@@ -111,17 +112,19 @@ class Timeline:
                 sel = slice(int(self.plan.core_offsets[c]), int(self.plan.core_offsets[c + 1]))
                 spans = self.spans[sel, p]
                 ax.broken_barh(list(zip(spans[:, 0], spans[:, 1] - spans[:, 0])),
-                               (c - 0.45 + p * lane, lane * 0.92), color=_COLORS[pipe],
-                               label=pipe if c == 0 else None, linewidth=0)
+                               (c - 0.45 + p * lane, lane * 0.92), facecolor=_COLORS[pipe],
+                               edgecolor="white", linewidth=0.3, label=pipe if c == 0 else None)
+        if self.profile.launch_us:
+            ax.axvspan(0, self.profile.launch_us, color="0.92", label="launch")
         floor = self.profile.launch_us + self.bytes / self.profile.hbm_bytes_per_s * 1e6
-        ax.axvline(floor, color="0.3", linestyle="--", linewidth=1, label=f"bytes / HBM bandwidth ({floor:.1f} µs)")
+        ax.axvline(floor, color="0.3", linestyle="--", linewidth=1, label=f"launch + x, y bytes / HBM bandwidth ({floor:.1f} µs)")
         ax.set_xlim(0, self.total_us * 1.02 if self.total_us else 1)
         ax.set_ylim(cores - 0.5, -0.5)
         ax.set_xlabel("µs")
         ax.set_ylabel("vector core")
         ax.set_title(title or f"{self.plan.strategy} on {self.plan.platform}: {len(table)} tiles, {cores} cores, "
                      f"{self.buffers} buffers, {self.total_us:.1f} µs ({self.bound}-bound)", fontsize=10)
-        ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=5, fontsize=8, frameon=False)
         fig.tight_layout()
         fig.savefig(path, dpi=90)
         return path
@@ -185,7 +188,7 @@ def simulate(plan: TilePlan, *, buffers: int | None = None, **overrides) -> Time
     if plan.block_dim == 0:
         return Timeline(plan, prof, buffers, np.zeros((0, 3, 2)), 0.0, (), "none", (), 0, 0)
     p = plan.problem
-    core, nrows, col0, ncols = table[:, 0], table[:, 2], table[:, 3], table[:, 4]
+    nrows, col0, ncols = table[:, 2], table[:, 3], table[:, 4]
     offsets = plan.core_offsets
     first = np.zeros(len(table), bool)
     first[offsets[:-1]] = True
@@ -217,19 +220,31 @@ def simulate(plan: TilePlan, *, buffers: int | None = None, **overrides) -> Time
                      for c in range(n))
     critical = int(np.argmax(ends))
     sel = slice(int(offsets[critical]), int(offsets[critical + 1]))
-    copies_in = float((1 + loads[sel] * vectors).sum())
     breakdown = (
         ("launch", prof.launch_us),
-        ("latency", lat * copies_in),
-        ("mte2", float((in_bytes[sel] / rate_in + l2_bytes[sel] / core_in).sum() * 1e6)),
+        ("mte2 latency", float(lat * (1 + loads[sel] * vectors).sum())),
+        ("mte2 bytes", float((in_bytes[sel] / rate_in + l2_bytes[sel] / core_in).sum() * 1e6)),
         ("vector", float(dv[sel].sum())),
-        ("mte3", float(out_bytes[sel].sum() / rate_out * 1e6)),
+        ("mte3 latency", lat * (sel.stop - sel.start)),
+        ("mte3 bytes", float(out_bytes[sel].sum() / rate_out * 1e6)),
     )
-    bound = max(breakdown, key=lambda kv: kv[1])[0]
-    if (bound, True) in (("mte2", hbm_in <= core_in), ("mte3", hbm_out <= rate_out)):
-        bound = "hbm"
+    bound = _bound(dict(breakdown), hbm_in < core_in, hbm_out < prof.mte3_bytes_per_cycle * prof.clock_hz)
     return Timeline(plan, prof, buffers, spans, float(ends.max()), per_core, bound, breakdown,
                     int(math.ceil(in_bytes.sum() + out_bytes.sum())), int(l2_bytes.sum()))
+
+
+def _bound(parts: dict, hbm_in: bool, hbm_out: bool) -> str:
+    """The busiest pipe of the last core (or the launch, if longer), named for why it is busy."""
+    busy = {"mte2": parts["mte2 latency"] + parts["mte2 bytes"], "vector": parts["vector"],
+            "mte3": parts["mte3 latency"] + parts["mte3 bytes"]}
+    pipe = max(busy, key=busy.get)
+    if parts["launch"] > busy[pipe]:
+        return "launch"
+    if pipe == "vector":
+        return pipe
+    if parts[f"{pipe} latency"] > parts[f"{pipe} bytes"]:
+        return "latency"
+    return "hbm" if (hbm_in if pipe == "mte2" else hbm_out) else pipe
 
 
 def _pipeline(offsets: np.ndarray, d2, dv, d3, buffers: int, start: float) -> np.ndarray:

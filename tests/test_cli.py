@@ -47,20 +47,15 @@ def test_plan_with_parameters(capsys):
 def test_sim_writes_trace_and_plot(capsys, tmp_path):
     trace = tmp_path / "trace.json"
     args = ["sim", "1024x16384", "--offset", "--trace", str(trace), "--set", "hbm_bytes_per_s=0.8e12"]
-    plot = None
-    try:
-        import matplotlib  # noqa: F401
-        plot = tmp_path / "timeline.png"
-        args += ["--plot", str(plot)]
-    except ImportError:
-        pass
+    pytest.importorskip("matplotlib")
+    plot = tmp_path / "timeline.png"
+    args += ["--plot", str(plot)]
     code, out, err = run(capsys, *args)
     assert code == 0 and not err
     assert "47 cores" in out and "-bound" in out and "override (8e+11" in out
     events = json.loads(trace.read_text())["traceEvents"]
     assert sum(e["ph"] == "X" for e in events) == 1 + 3 * 2048   # launch + three pipes per tile
-    if plot:
-        assert plot.read_bytes()[:4] == b"\x89PNG"
+    assert plot.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_sweep_table_and_json(capsys, tmp_path):
@@ -71,10 +66,13 @@ def test_sweep_table_and_json(capsys, tmp_path):
     assert lines[0].startswith("antiquant sweep: 6x700 int4 -> float16") and "CPU fused ms" in lines[1]
     rows = [line for line in lines[2:] if line.split()[0] in ("cann", "equal-bytes")]
     assert len(rows) == 8 and all(line.endswith("yes") for line in rows)
+    pytest.importorskip("matplotlib")
+    plot = tmp_path / "sweep.png"
     code, out, _ = run(capsys, "sweep", "6x700", "--strategies", "column-split", "--buffers", "2", "--repeat", "1",
-                       "--json")
+                       "--json", "--plot", str(plot))
     (row,) = json.loads(out)
     assert row["strategy"] == "column-split" and row["exact_fused"] and row["exact_ub"] and row["npu_us"] > 0
+    assert plot.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_sweep_reports_configurations_that_do_not_fit(capsys):
