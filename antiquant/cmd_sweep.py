@@ -95,7 +95,8 @@ def _table(rows: list[dict], repeat: int) -> list[str]:
 
 def _plot(rows: list[dict], path: str, title: str, repeat: int) -> None:
     ok = [r for r in rows if "error" not in r]
-    labels = [f"{r['strategy']} b{r['buffers']}" + (f" ub{r['ub_budget'] // 1024}k" if r["ub_budget"] else "")
+    budgets = len({r["ub_budget"] for r in ok}) > 1
+    labels = [f"{r['strategy']} b{r['buffers']}" + (f" ub{r['ub_budget'] // 1024}k" if budgets else "")
               for r in ok]
     fig = sim.new_figure(figsize=(10, 1.2 + 0.32 * len(ok)))
     axes = fig.subplots(1, 2 if repeat else 1, sharey=True, squeeze=False)[0]
