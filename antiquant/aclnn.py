@@ -104,12 +104,30 @@ def _prepared(t, region: Region | None, workspace, square: bool) -> np.ndarray:
     return values
 
 
-class AclOpExecutor:
-    """A checked call bound to its tile plan and workspace layout. Runs once unless made repeatable."""
+def _ub_layout(plan: tiling.TilePlan) -> np.ndarray:
+    """The staged kernel's ``layout`` (``kernels.LAYOUT_FIELDS``) from the plan's UB map."""
+    def start(*names):
+        region = next(filter(None, map(plan.region, names)), None)
+        return -1 if region is None else region.offset
 
-    def __init__(self, call: CheckedCall, plan: tiling.TilePlan):
+    x, y = plan.region("x"), plan.region("y")
+    return np.array([x.offset, x.nbytes, y.offset, y.nbytes, start("scale_f32", "scale"),
+                     start("offset_f32", "offset"), plan.buffers], np.int64)
+
+
+MODES = ("fused", "ub")
+
+
+class AclOpExecutor:
+    """A checked call bound to its tile plan and workspace layout. Runs once unless made repeatable.
+
+    ``mode`` "fused" runs each tile straight from x to y; "ub" stages it through per-core UB scratch.
+    """
+
+    def __init__(self, call: CheckedCall, plan: tiling.TilePlan, mode: str = "fused"):
         self.call = call
         self.plan = plan
+        self.mode = mode
         self.repeatable = False
         self.spent = False
         self._lock = threading.Lock()
@@ -187,10 +205,14 @@ class AclOpExecutor:
             x = staged
         dim0, dim1 = self.plan.dims
         y_out = r["y"].view(workspace, call.y.array.dtype, call.y.array.shape) if "y" in r else call.y.array
-        kernel = kernels.fused_kernel(_source_name(call), call.dst_type == DataType.BF16, call.per_channel,
-                                      call.offset is not None, call.y.array.nbytes >= STREAM_MIN_BYTES)
-        kernel(_storage_2d(call, x, dim0), scale, offset, y_out.view(np.uint16).reshape(dim0, dim1),
-               self.plan.tile_table)
+        flags = (_source_name(call), call.dst_type == DataType.BF16, call.per_channel, call.offset is not None)
+        args = (_storage_2d(call, x, dim0), scale, offset, y_out.view(np.uint16).reshape(dim0, dim1),
+                self.plan.tile_table)
+        if self.mode == "fused":
+            kernels.fused_kernel(*flags, call.y.array.nbytes >= STREAM_MIN_BYTES)(*args)
+        else:
+            ub = np.empty((self.plan.block_dim, self.plan.ub_bytes), np.uint8)
+            kernels.staged_kernel(*flags)(*args, self.plan.core_offsets, ub, _ub_layout(self.plan))
         if "y" in r:
             np.copyto(call.y.array, y_out)
 
@@ -201,14 +223,21 @@ class AclOpExecutor:
         return buffer
 
 
-def prepare(x, scale, offset, dst_type, sqrt_mode, y, *, platform="Ascend910B", strategy="cann",
+def prepare(x, scale, offset, dst_type, sqrt_mode, y, *, platform="Ascend910B", strategy="cann", mode="fused",
             y_name="y") -> AclOpExecutor:
-    """Validate and plan one call; raise ``AclnnError`` if CANN would refuse it."""
+    """Validate and plan one call; raise ``AclnnError`` if CANN would refuse it.
+
+    ``strategy`` (a name or ``tiling.Strategy``) and ``mode`` are ours, not CANN's: a bad one raises
+    ValueError (TypeError for a wrong type) before the tensors are checked.
+    """
     profile = platforms.get(platform)
+    strategy = tiling.Strategy.of(strategy)
+    if mode not in MODES:
+        raise ValueError(f"mode: expected 'fused' or 'ub', got {mode!r}")
     call = check_call(x, scale, offset, dst_type, sqrt_mode, y, profile, y_name=y_name)
     problem = tiling.Problem(call.y.shape, call.x.dtype, call.scale.size, call.scale.dtype,
                              call.offset is not None, call.dst_type, call.sqrt_mode)
-    return AclOpExecutor(call, tiling.plan_problem(problem, profile, strategy))
+    return AclOpExecutor(call, tiling.plan_problem(problem, profile, strategy), mode)
 
 
 class Stream:
@@ -282,10 +311,14 @@ class Stream:
 
 
 def aclnnAscendAntiQuantGetWorkspaceSize(x, scale, offset, dstType, sqrtMode, y, *, platform="Ascend910B",
-                                         strategy="cann"):
-    """Phase 1: ``(workspace_size, executor, status)``; on failure ``(0, None, status)``."""
+                                         strategy="cann", mode="fused"):
+    """Phase 1: ``(workspace_size, executor, status)``; on failure ``(0, None, status)``.
+
+    ``strategy`` and ``mode`` (keyword-only, ours) pick the tile plan and whether tiles are UB-staged.
+    """
     try:
-        executor = prepare(x, scale, offset, dstType, sqrtMode, y, platform=platform, strategy=strategy)
+        executor = prepare(x, scale, offset, dstType, sqrtMode, y, platform=platform, strategy=strategy,
+                           mode=mode)
     except AclnnError as err:
         return 0, None, _fail(err)
     return executor.workspace_size, executor, Status.ACLNN_SUCCESS

@@ -58,13 +58,14 @@ def _tensor(name: str, value, *, optional: bool = False) -> AclTensor | None:
 
 
 def ascend_anti_quant(x, scale, offset=None, *, dst_type=1, sqrt_mode=False, out=None, platform="Ascend910B",
-                      strategy="cann") -> np.ndarray:
+                      strategy="cann", mode="fused") -> np.ndarray:
     """``y = cast((x + offset) * scale)`` (``scale * scale`` when ``sqrt_mode``), bit-exact with CANN.
 
     x: int8, int32 (8 int4 per word, low nibble first), ml_dtypes.int4, or an ``AclTensor`` (e.g. packed
     INT4). scale/offset: 1-D float32 or ml_dtypes.bfloat16, size 1 or y's last dimension. Returns a new
     float16 / bfloat16 array, or fills and returns ``out``. Raises ``AclnnError`` (``.status``) on input
-    CANN would refuse; nothing is written then.
+    CANN would refuse; nothing is written then. ``strategy`` (a name from ``antiquant.tiling.STRATEGIES`` or a
+    ``tiling.Strategy``) picks the tile plan; ``mode="ub"`` stages every tile through per-core UB scratch.
     """
     xt = _tensor("x", x)
     st = _tensor("scale", scale)
@@ -75,7 +76,8 @@ def ascend_anti_quant(x, scale, offset=None, *, dst_type=1, sqrt_mode=False, out
         yt = AclTensor.from_numpy(y)
     else:
         yt = _tensor("out", out)
-    executor = prepare(xt, st, ot, dst, sqrt_mode, yt, platform=platform, strategy=strategy, y_name="out")
+    executor = prepare(xt, st, ot, dst, sqrt_mode, yt, platform=platform, strategy=strategy, mode=mode,
+                       y_name="out")
     workspace = np.empty(executor.workspace_size, np.uint8) if executor.workspace_size else None
     executor.launch(workspace, executor.workspace_size)
     executor.run(workspace)

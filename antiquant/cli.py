@@ -12,12 +12,22 @@ from .dtypes import AclnnError
 COMMANDS = {
     "demo": "antiquant.demo",
     "convert": "antiquant.convert",
+    "plan": "antiquant.cmd_plan",
+    "sim": "antiquant.cmd_sim",
+    "sweep": "antiquant.cmd_sweep",
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2), like every other user error."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="antiquant", description="Ascend CANN aclnnAscendAntiQuant on the CPU.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = _Parser(prog="antiquant", description="Ascend CANN aclnnAscendAntiQuant on the CPU.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
         doc = (module.__doc__ or "").strip().splitlines()[0]
@@ -31,7 +41,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args._run(args) or 0)
-    except (AclnnError, ValueError, TypeError, OSError) as err:
+    except (AclnnError, ValueError, TypeError, OSError, ImportError) as err:
         print(f"antiquant {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

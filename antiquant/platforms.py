@@ -1,7 +1,9 @@
 """Ascend platform profiles (SPEC section 6): core counts, UB size, workspace, bandwidth and allowed dtypes.
 
 Profiles are frozen records in a registry; users add their own with ``register``. Figures marked approx. in
-the SPEC are public figures kept as data: override them with ``dataclasses.replace`` and ``register``.
+the SPEC are public figures kept as data: override them with ``Platform.with_overrides`` (or
+``dataclasses.replace``) and ``register``. The pipeline model's parameters (``antiquant.sim``) live here too,
+each with its source in ``Platform.sources``.
 """
 
 from __future__ import annotations
@@ -11,9 +13,29 @@ import threading
 
 from .dtypes import DataType
 
-__all__ = ["Platform", "get", "register", "names"]
+__all__ = ["Platform", "get", "register", "names", "SIM_FIELDS", "TUNABLE_FIELDS"]
 
 MIB = 1 << 20
+
+# Where each modelled figure comes from. "assumed" figures are engineering estimates: calibrate them against
+# msprof traces of the real operator and override them.
+_SOURCES = (
+    ("vector_cores", "SPEC section 6 (vector cores per product)"),
+    ("ub_bytes", "SPEC section 6 (Unified Buffer per vector core)"),
+    ("hbm_bytes_per_s", "SPEC section 6 (approx., public peak memory bandwidth)"),
+    ("clock_hz", "approx., public AI-core clock of the product"),
+    ("launch_us", "assumed: host launch of one aclnn kernel, a few microseconds"),
+    ("transfer_latency_us", "assumed: fixed cost of one DataCopy (issue, queue sync, first bytes from GM)"),
+    ("mte2_bytes_per_cycle", "assumed: one core's GM->UB (MTE2) rate when HBM is not the limit"),
+    ("mte3_bytes_per_cycle", "assumed: one core's UB->GM (MTE3) rate when HBM is not the limit"),
+    ("vector_repeat_cycles", "assumed: cycles per 256-byte vector repeat (SPEC section 6: 256 B per repeat)"),
+    ("vector_issue_cycles", "assumed: fixed cycles per vector instruction (up to 255 repeats each)"),
+)
+
+# The figures the pipeline model reads beyond the plan; the tunable ones also change plans.
+SIM_FIELDS = ("hbm_bytes_per_s", "clock_hz", "launch_us", "transfer_latency_us",
+              "mte2_bytes_per_cycle", "mte3_bytes_per_cycle", "vector_repeat_cycles", "vector_issue_cycles")
+TUNABLE_FIELDS = ("vector_cores", "ub_bytes", *SIM_FIELDS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,15 +52,42 @@ class Platform:
     x_dtypes: tuple[DataType, ...]
     scale_dtypes: tuple[DataType, ...]
     y_dtypes: tuple[DataType, ...]
+    launch_us: float = 5.0
+    transfer_latency_us: float = 0.3
+    mte2_bytes_per_cycle: float = 128.0
+    mte3_bytes_per_cycle: float = 128.0
+    vector_repeat_cycles: float = 1.0
+    vector_issue_cycles: float = 16.0
+    sources: tuple[tuple[str, str], ...] = _SOURCES
 
     def __post_init__(self):
-        for field in ("vector_cores", "ub_bytes"):
-            if getattr(self, field) <= 0:
+        for field in ("vector_cores", "ub_bytes", "hbm_bytes_per_s", "clock_hz", "mte2_bytes_per_cycle",
+                      "mte3_bytes_per_cycle", "vector_repeat_cycles"):
+            if not getattr(self, field) > 0:
                 raise ValueError(f"Platform {self.name!r}: {field} must be positive, got {getattr(self, field)}")
+        for field in ("launch_us", "transfer_latency_us", "vector_issue_cycles"):
+            if not getattr(self, field) >= 0:
+                raise ValueError(f"Platform {self.name!r}: {field} must be >= 0, got {getattr(self, field)}")
         if self.sys_workspace_bytes < 0:
             raise ValueError(f"Platform {self.name!r}: sys_workspace_bytes must be >= 0")
         for field in ("x_dtypes", "scale_dtypes", "y_dtypes"):
             object.__setattr__(self, field, tuple(DataType(d) for d in getattr(self, field)))
+        object.__setattr__(self, "sources", tuple(tuple(pair) for pair in self.sources))
+
+    def source(self, field: str) -> str:
+        """Where the figure in ``field`` comes from."""
+        return dict(self.sources).get(field, "not recorded")
+
+    def with_overrides(self, **values) -> "Platform":
+        """A copy with some figures replaced (``TUNABLE_FIELDS``); their source becomes "override"."""
+        unknown = sorted(set(values) - set(TUNABLE_FIELDS))
+        if unknown:
+            raise ValueError(f"platform override: expected a field among {', '.join(TUNABLE_FIELDS)}, "
+                             f"got {', '.join(unknown)}")
+        values = {k: int(v) if k in ("vector_cores", "ub_bytes") else float(v) for k, v in values.items()}
+        sources = dict(self.sources)
+        sources.update((k, f"override ({v:g}; {self.name} has {getattr(self, k):g})") for k, v in values.items())
+        return dataclasses.replace(self, **values, sources=tuple(sources.items()))
 
 
 _A2_X = (DataType.INT4, DataType.INT8, DataType.INT32)

@@ -1,0 +1,103 @@
+"""The tiling commands: plan, sim, sweep; and their user errors (one line on stderr, exit 2)."""
+
+import json
+
+import pytest
+
+from antiquant import tiling
+from antiquant.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_plan_json_matches_the_library(capsys):
+    code, out, err = run(capsys, "plan", "100x20000", "--json")
+    assert code == 0 and not err
+    data = json.loads(out)
+    plan = tiling.plan((100, 20000), x_dtype="int8", scale_size=20000, scale_dtype="float32", has_offset=False,
+                       dst_type="float16", sqrt_mode=False)
+    assert data["tiling_data"] == plan.tiling_data and data["tiling_key"] == 1 and data["block_dim"] == 34
+    assert bytes.fromhex(data["tiling_bytes"]) == plan.to_bytes()
+    assert data["ub_bytes"] == plan.ub_bytes and [r["name"] for r in data["ub_map"]] == ["x", "y", "scale", "tmp"]
+    assert [c["tiles"] for c in data["per_core"]] == [6] * 33 + [2]
+    assert data["estimated_us"] > 0 and data["bound"] and any("-41" in n for n in data["notes"])
+
+
+def test_plan_text(capsys):
+    code, out, _ = run(capsys, "plan", "256x96", "--offset", "--dst", "bfloat16", "--strategy", "cann")
+    assert code == 0
+    assert "tiling key 6 (PER_CHANNEL_NDDMA, offset), block dim 7" in out
+    assert "baseN 37" in out and "lcmN 2" in out and "baseLenEx 3584" in out
+    assert "cores 0-5" in out and "core 6" in out and "UB map (2 buffers" in out and "estimated NPU time" in out
+
+
+def test_plan_with_parameters(capsys):
+    code, out, _ = run(capsys, "plan", "64x4096", "--x-dtype", "int32", "--per-tensor", "--strategy", "row-batched",
+                       "--buffers", "3", "--ub-budget", "32768", "--platform", "Ascend910B4", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["buffers"] == 3 and data["ub_budget"] == 32768 and data["ub_bytes"] <= 32768
+    # row-batched: 64 rows over 40 cores -> 2 rows per core on ceil(64 / 2) = 32 cores
+    assert data["platform"] == "Ascend910B4" and data["block_dim"] == 32 and data["tiling_key"] == 0
+
+
+def test_sim_writes_trace_and_plot(capsys, tmp_path):
+    trace = tmp_path / "trace.json"
+    args = ["sim", "1024x16384", "--offset", "--trace", str(trace), "--set", "hbm_bytes_per_s=0.8e12"]
+    pytest.importorskip("matplotlib")
+    plot = tmp_path / "timeline.png"
+    args += ["--plot", str(plot)]
+    code, out, err = run(capsys, *args)
+    assert code == 0 and not err
+    assert "47 cores" in out and "-bound" in out and "override (8e+11" in out
+    events = json.loads(trace.read_text())["traceEvents"]
+    assert sum(e["ph"] == "X" for e in events) == 1 + 3 * 2048   # launch + three pipes per tile
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_sweep_table_and_json(capsys, tmp_path):
+    code, out, err = run(capsys, "sweep", "6x700", "--x-dtype", "int4", "--offset", "--strategies",
+                         "cann,equal-bytes", "--buffers", "1,2", "--ub-budgets", "16384,196608", "--repeat", "1")
+    assert code == 0 and not err
+    lines = out.splitlines()
+    assert lines[0].startswith("antiquant sweep: 6x700 int4 -> float16") and "CPU fused ms" in lines[1]
+    rows = [line for line in lines[2:] if line.split()[0] in ("cann", "equal-bytes")]
+    assert len(rows) == 8 and all(line.endswith("yes") for line in rows)
+    pytest.importorskip("matplotlib")
+    plot = tmp_path / "sweep.png"
+    code, out, _ = run(capsys, "sweep", "6x700", "--strategies", "column-split", "--buffers", "2", "--repeat", "1",
+                       "--json", "--plot", str(plot))
+    (row,) = json.loads(out)
+    assert row["strategy"] == "column-split" and row["exact_fused"] and row["exact_ub"] and row["npu_us"] > 0
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_sweep_reports_configurations_that_do_not_fit(capsys):
+    code, out, _ = run(capsys, "sweep", "64x64", "--repeat", "0", "--buffers", "2", "--ub-budgets", "300000")
+    assert code == 0 and out.count("does not fit: ub_budget: expected at most") == len(tiling.STRATEGIES)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["plan", "4096xabc"], "shape: expected 1 to 8 positive sizes"),
+    (["plan", "64x64", "--strategy", "fastest"], "argument --strategy: invalid choice"),
+    (["plan", "64x64", "--buffers", "4"], "buffers: expected 1, 2 or 3"),
+    (["plan", "64x64", "--ub-budget", "999999"], "ub_budget: expected at most Ascend910B's UB"),
+    (["plan", "64x60", "--x-dtype", "int32"], "shape: int32 x holds 8 values per word"),
+    (["plan", "64x64", "--platform", "Ascend310P", "--dst", "bfloat16"], "--dst: Ascend310P supports float16"),
+    (["plan", "64x64", "--platform", "nope"], "unknown platform 'nope'"),
+    (["sim", "64x64", "--set", "hbm_bytes_per_s=fast"], "--set: expected FIELD=NUMBER"),
+    (["sim", "64x64", "--set", "warp=2"], "platform override: expected a field among"),
+    (["sim", "64x64", "--buffers", "two"], "argument --buffers: invalid int value"),
+    (["sweep", "64x64", "--buffers", "1,x"], "--buffers: expected comma-separated integers"),
+    (["sweep", "64x64", "--repeat", "-1"], "--repeat: expected 0 or more runs"),
+])
+def test_user_errors_are_one_line_with_exit_2(capsys, argv, message):
+    try:
+        code = main(argv)
+    except SystemExit as exc:       # argparse's own checks exit from parse_args
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
