@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import operator
 import threading
 
 import numpy as np
@@ -18,7 +19,7 @@ import kernels
 
 from . import platforms, tiling
 from .dtypes import AclnnError, DataType, Status
-from .validation import CheckedCall, check_call
+from .validation import CheckedCall, _overlaps, check_call
 
 __all__ = [
     "AclOpExecutor", "Stream", "aclnnAscendAntiQuantGetWorkspaceSize", "aclnnAscendAntiQuant",
@@ -99,7 +100,7 @@ def _prepared(t, region: Region | None, workspace, square: bool) -> np.ndarray:
     values = region.view(workspace, np.float32, (t.size,))
     np.copyto(values, t.array, casting="unsafe")
     if square:
-        with np.errstate(over="ignore"):  # a scale past sqrt(FLT_MAX) squares to inf, as on the NPU
+        with np.errstate(all="ignore"):  # inf, NaN and underflow are results here, as on the NPU, not errors
             np.multiply(values, values, out=values)
     return values
 
@@ -184,10 +185,20 @@ class AclOpExecutor:
             raise AclnnError(Status.ACLNN_ERR_PARAM_INVALID,
                              "workspace: expected a writable, contiguous 1-D byte buffer")
         buffer = buffer.view(np.uint8)
-        if int(workspace_size) < self.workspace_size or buffer.nbytes < self.workspace_size:
+        try:
+            workspace_size = operator.index(workspace_size)
+        except TypeError:
+            raise AclnnError(Status.ACLNN_ERR_PARAM_INVALID, "workspaceSize: expected the integer from "
+                             f"GetWorkspaceSize ({self.workspace_size}), got {workspace_size!r}") from None
+        if workspace_size < self.workspace_size or buffer.nbytes < self.workspace_size:
             raise AclnnError(Status.ACLNN_ERR_PARAM_INVALID,
                              f"workspace: expected at least {self.workspace_size} bytes, got workspaceSize "
-                             f"{int(workspace_size)} and a buffer of {buffer.nbytes}")
+                             f"{workspace_size} and a buffer of {buffer.nbytes}")
+        call = self.call
+        for name, t in (("x", call.x), ("scale", call.scale), ("offset", call.offset), ("y", call.y)):
+            if t is not None and _overlaps(buffer[:self.workspace_size], t.array):
+                raise AclnnError(Status.ACLNN_ERR_PARAM_INVALID,
+                                 f"workspace: expected memory apart from the tensors, but it overlaps {name}")
         return buffer
 
     def run(self, workspace: np.ndarray | None) -> None:
@@ -287,6 +298,10 @@ class Stream:
                 self._pending -= 1
                 self._cond.notify_all()
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def synchronize(self) -> Status:
         """Wait for all submitted work; return ACLNN_SUCCESS or the first failure's status."""
         with self._cond:
@@ -332,6 +347,8 @@ def aclnnAscendAntiQuant(workspace, workspace_size, executor, stream) -> Status:
     if stream is not None and not isinstance(stream, Stream):
         return _fail(AclnnError(Status.ACLNN_ERR_PARAM_INVALID,
                                 f"stream: expected a Stream or None, got {type(stream).__name__}"))
+    if stream is not None and stream.closed:
+        return _fail(AclnnError(Status.ACLNN_ERR_PARAM_INVALID, "stream: closed; pass an open Stream or None"))
     try:
         buffer = executor.launch(workspace, workspace_size)
     except AclnnError as err:

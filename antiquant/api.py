@@ -29,7 +29,7 @@ def dst_type_code(dst_type) -> DataType:
     elif isinstance(dst_type, str):
         if dst_type.lower() in _DST_ALIASES:
             return _DST_ALIASES[dst_type.lower()]
-    else:
+    elif isinstance(dst_type, (type, np.dtype)):  # a dtype or scalar type, not an array or a scalar value
         try:
             dtype = np.dtype(dst_type)
         except TypeError:

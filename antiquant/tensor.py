@@ -7,6 +7,7 @@ packed (two elements per byte, see ``antiquant.dtypes``) over a uint8/int8 array
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -42,7 +43,7 @@ class AclTensor:
             if inferred is None:
                 raise TypeError(f"AclTensor.from_numpy: numpy dtype {array.dtype} has no CANN DataType; "
                                 "pass an array of int8, int32, ml_dtypes.int4, float32, float16 or bfloat16")
-            if shape is not None and tuple(shape) != array.shape:
+            if shape is not None and _as_shape(shape) != array.shape:
                 raise ValueError(f"AclTensor.from_numpy: shape {tuple(shape)} differs from the array's "
                                  f"{array.shape}; only packed INT4 takes an explicit shape")
             return cls(array, inferred, array.shape, packed=False)
@@ -75,6 +76,13 @@ class AclTensor:
         return f"AclTensor(shape={self.shape}, dtype={self.dtype.short}{kind})"
 
 
+def _as_shape(shape) -> tuple[int, ...]:
+    try:
+        return tuple(operator.index(d) for d in shape)
+    except TypeError:
+        raise TypeError(f"AclTensor.from_numpy: shape must be a tuple of ints, got {shape!r}") from None
+
+
 def _packed_int4_view(array: np.ndarray, shape) -> tuple[np.ndarray, tuple[int, ...]]:
     """The bytes as ``(*shape[:-1], shape[-1] // 2)`` (a view) and the logical shape."""
     per = nibbles_per(array.dtype)
@@ -82,7 +90,7 @@ def _packed_int4_view(array: np.ndarray, shape) -> tuple[np.ndarray, tuple[int, 
         if array.ndim == 0:
             raise ValueError("AclTensor.from_numpy: packed INT4 needs an array with at least one axis")
         return array, (*array.shape[:-1], array.shape[-1] * per)
-    shape = tuple(int(d) for d in shape)
+    shape = _as_shape(shape)
     if len(shape) and shape[:-1] == array.shape[:-1] and shape[-1] == array.shape[-1] * per:
         return array, shape
     numel = int(np.prod(shape, dtype=np.int64))

@@ -10,7 +10,7 @@ import dataclasses
 
 import numpy as np
 
-from .dtypes import AclnnError, DataType, Status
+from .dtypes import AclnnError, DataType, Status, datatype_of
 from .platforms import Platform
 from .tensor import AclTensor
 
@@ -64,6 +64,27 @@ def check_tensors_are_tensors(**tensors) -> None:
     for name, t in tensors.items():
         if t is not None and not isinstance(t, AclTensor):
             raise TypeError(f"{name}: expected an AclTensor (AclTensor.from_numpy(array)), got {type(t).__name__}")
+        if t is not None:
+            _check_view(name, t)
+
+
+def _check_view(name: str, t: AclTensor) -> None:
+    """An AclTensor built or edited by hand must still describe its array: kernels trust shape and dtype."""
+    def broken(what):
+        return TypeError(f"{name}: {what}; build tensors with AclTensor.from_numpy(array) and do not edit them")
+    if not isinstance(t.array, np.ndarray) or not isinstance(t.dtype, DataType):
+        raise broken(f"expected a numpy array and a DataType inside the AclTensor, got "
+                     f"{type(t.array).__name__} and {type(t.dtype).__name__}")
+    if not isinstance(t.shape, tuple) or not all(isinstance(d, int) and d >= 0 for d in t.shape):
+        raise broken(f"expected a tuple of non-negative ints as shape, got {t.shape!r}")
+    if t.packed:
+        fits = (t.dtype == DataType.INT4 and t.array.dtype in (np.uint8, np.int8) and len(t.shape) > 0
+                and t.shape[-1] % 2 == 0 and t.array.shape == (*t.shape[:-1], t.shape[-1] // 2))
+    else:
+        fits = datatype_of(t.array.dtype) == t.dtype and t.array.shape == t.shape
+    if not fits:
+        raise broken(f"shape {t.shape} and dtype {t.dtype.short} do not describe its array "
+                     f"(shape {t.array.shape}, {t.array.dtype})")
 
 
 def check_dtypes(x: AclTensor, scale: AclTensor, offset: AclTensor | None, y: AclTensor, platform: Platform,
@@ -124,9 +145,11 @@ def check_shapes(x: AclTensor, scale: AclTensor, offset: AclTensor | None, y: Ac
         raise _invalid(f"offset: expected scale's shape {scale.shape}, got {offset.shape}")
 
 
-def check_layout(x: AclTensor) -> None:
+def check_layout(x: AclTensor, y: AclTensor, y_name: str = "y") -> None:
     if x.dtype == DataType.INT4 and not x.is_contiguous():
         raise _invalid(f"x: an INT4 tensor must be contiguous, got strides {x.array.strides} for shape {x.shape}")
+    if not y.array.flags.writeable:
+        raise _invalid(f"{y_name}: expected a writable array, got a read-only one (flags.writeable is False)")
 
 
 def check_no_alias(x: AclTensor, scale: AclTensor, offset: AclTensor | None, y: AclTensor,
@@ -134,6 +157,10 @@ def check_no_alias(x: AclTensor, scale: AclTensor, offset: AclTensor | None, y: 
     for name, t in (("x", x), ("scale", scale), ("offset", offset)):
         if t is not None and _overlaps(y.array, t.array):
             raise _invalid(f"{y_name}: expected memory apart from the inputs, but it overlaps {name}")
+    if _overlaps_itself(y.array):
+        raise _invalid(f"{y_name}: expected one memory location per element, but strides {y.array.strides} for "
+                       f"shape {y.array.shape} make elements share memory (a broadcast or as_strided view); "
+                       "pass a contiguous array or a plain slice")
 
 
 def _overlaps(a: np.ndarray, b: np.ndarray) -> bool:
@@ -145,6 +172,18 @@ def _overlaps(a: np.ndarray, b: np.ndarray) -> bool:
         return True
 
 
+def _overlaps_itself(a: np.ndarray) -> bool:
+    """Whether elements of ``a`` may share bytes: each stride must step over all smaller axes' extent."""
+    if a.size == 0:
+        return False
+    reach = a.itemsize
+    for stride, n in sorted((abs(s), n) for s, n in zip(a.strides, a.shape) if n > 1):
+        if stride < reach:
+            return True
+        reach += stride * (n - 1)
+    return False
+
+
 def check_call(x, scale, offset, dst_type, sqrt_mode, y, platform: Platform, y_name: str = "y") -> CheckedCall:
     """Validate one operator call in SPEC order; return it checked or raise ``AclnnError``."""
     check_present(x, scale, y)
@@ -152,7 +191,7 @@ def check_call(x, scale, offset, dst_type, sqrt_mode, y, platform: Platform, y_n
     check_dtypes(x, scale, offset, y, platform, y_name)
     dst, sqrt = check_attributes(dst_type, sqrt_mode, y, y_name)
     check_shapes(x, scale, offset, y, y_name)
-    check_layout(x)
+    check_layout(x, y, y_name)
     check_no_alias(x, scale, offset, y, y_name)
     return CheckedCall(x, scale, offset, y, dst, sqrt, platform)
 

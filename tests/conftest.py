@@ -27,3 +27,27 @@ def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
 
 
 DST = {1: np.float16, 27: ml_dtypes.bfloat16}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "bigmem: needs several GB of free memory; skipped when MemAvailable is lower")
+
+
+def mem_available() -> int:
+    """Bytes of memory the kernel says can be allocated without swapping (/proc/meminfo MemAvailable)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def require_memory(nbytes: int, what: str) -> None:
+    """Skip the calling test, saying why, unless ``nbytes`` plus 1 GiB of headroom are available."""
+    import pytest
+    have, need = mem_available(), nbytes + (1 << 30)
+    if have < need:
+        pytest.skip(f"{what} needs {need / 2**30:.1f} GiB of free memory, MemAvailable is {have / 2**30:.1f} GiB")

@@ -25,3 +25,109 @@ def x_input(kind: str, values: np.ndarray):
 def values_for(kind: str, shape, rng) -> np.ndarray:
     lo, hi = (-128, 128) if kind == "int8" else (-8, 8)
     return rng.integers(lo, hi, shape, dtype=np.int8)
+
+
+def assert_tiles_cover(plan, group: int = 1) -> None:
+    """The plan's tile table covers its ``[dim0, dim1]`` view exactly once, in int64, at any size.
+
+    Works on the tile rectangles alone (any strategy's shapes): coordinates are compressed to the distinct
+    tile edges and a 2-D difference array counts how often each cell is covered. ``group``: x elements per
+    storage word (2 for packed int4, 8 for INT32), which column starts and widths must respect.
+    """
+    dim0, dim1 = plan.dims
+    table = plan.tile_table
+    assert table.dtype == np.int64 and table.ndim == 2 and table.shape[1] == 5
+    core, row0, nrows, col0, ncols = table.T
+    assert (nrows > 0).all() and (ncols > 0).all()
+    assert ((core >= 0) & (core < plan.block_dim)).all()
+    assert (col0 % group == 0).all() and (ncols % group == 0).all()
+    area = int(np.sum(nrows * ncols, dtype=np.int64))
+    assert area == dim0 * dim1, f"tiles cover {area} elements of {dim0 * dim1}"
+    rows = np.unique(np.concatenate([row0, row0 + nrows, [0, dim0]]))
+    cols = np.unique(np.concatenate([col0, col0 + ncols, [0, dim1]]))
+    assert rows[0] == 0 and rows[-1] == dim0 and cols[0] == 0 and cols[-1] == dim1
+    assert rows.size * cols.size <= 1 << 26, "too many distinct tile edges to check"
+    r0, r1 = np.searchsorted(rows, row0), np.searchsorted(rows, row0 + nrows)
+    c0, c1 = np.searchsorted(cols, col0), np.searchsorted(cols, col0 + ncols)
+    corners = np.concatenate([r0 * cols.size + c0, r1 * cols.size + c1, r0 * cols.size + c1, r1 * cols.size + c0])
+    signs = np.repeat([1, 1, -1, -1], len(table))
+    diff = np.bincount(corners, signs, rows.size * cols.size).astype(np.int64).reshape(rows.size, cols.size)
+    cover = diff.cumsum(0).cumsum(1)[:-1, :-1]
+    assert (cover == 1).all(), f"{int((cover == 0).sum())} cells uncovered, {int((cover > 1).sum())} covered twice"
+
+
+def float_bit_patterns(dtype):
+    """Any float32 / bfloat16 value drawn as a raw bit pattern: NaN, inf, subnormals and signed zeros included."""
+    from hypothesis import strategies as st
+    if np.dtype(dtype) == np.float32:
+        return st.integers(0, 2**32 - 1).map(lambda b: np.array([b], np.uint32).view(np.float32)[0])
+    return st.integers(0, 2**16 - 1).map(lambda b: np.array([b], np.uint16).view(ml_dtypes.bfloat16)[0])
+
+
+def _strided_copy(values: np.ndarray, steps, transposed: bool) -> np.ndarray:
+    """``values`` as a non-contiguous view (steps per axis, negative allowed; optionally Fortran-ordered)."""
+    big = tuple(d * abs(s) for d, s in zip(values.shape, steps))
+    container = np.full(big[::-1] if transposed else big, 0x5A, values.dtype)
+    container = container.T if transposed else container
+    view = container[tuple(slice(None, None, s) for s in steps)]
+    view[...] = values
+    return view
+
+
+def operator_calls(max_elements: int = 4096):
+    """Hypothesis strategy: ``(x, scale, offset, kwargs)`` for ``ascend_anti_quant``, valid and varied.
+
+    Ranks 0-8 with tiny axes and now and then one long axis (several tiles), empty tensors, every x storage,
+    strided and transposed x (where the SPEC allows), strided scale/offset and out, both scale dtypes drawn
+    as raw bits (NaN, inf, subnormals), both destinations, sqrt mode, per-tensor and per-channel.
+    """
+    from hypothesis import strategies as st
+
+    @st.composite
+    def build(draw):
+        kind = draw(st.sampled_from(X_KINDS))
+        rank = draw(st.integers(0 if kind in ("int8", "int32") else 1, 8))
+        shape = [draw(st.integers(1, 3)) for _ in range(rank)]
+        if rank and draw(st.booleans()):
+            shape[draw(st.integers(0, rank - 1))] = draw(st.integers(4, 3000))
+        if rank and draw(st.integers(0, 15)) == 0:
+            shape[draw(st.integers(0, rank - 1))] = 0
+        group = {"int8": 1, "int32": 8}.get(kind, 2)
+        if rank:
+            shape[-1] *= group
+            unit = [1] * (rank - 1) + [group]
+            while int(np.prod(shape)) > max_elements:          # halve the longest axis that can shrink
+                i = max((i for i in range(rank) if shape[i] > unit[i]), key=lambda i: shape[i] // unit[i])
+                shape[i] = max(unit[i], shape[i] // 2 // unit[i] * unit[i])
+        shape = tuple(shape)
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        y_shape = shape if rank or kind != "int32" else (8,)
+        values = values_for(kind, y_shape, rng)
+        x = x_input(kind, values)
+        if kind == "int32" and not rank:
+            x = x.reshape(())
+        if kind in ("int8", "int32") and x.ndim and x.size and draw(st.booleans()):
+            steps = [draw(st.sampled_from([1, 2, -1, -3])) for _ in range(x.ndim)]
+            x = _strided_copy(x, steps, draw(st.booleans()))
+        scale_dtype = SCALE_DTYPES[draw(st.sampled_from(sorted(SCALE_DTYPES)))]
+        last = y_shape[-1] if y_shape else 1
+        n = last if last and draw(st.booleans()) else 1
+        element = st.one_of(float_bit_patterns(scale_dtype), st.floats(-4, 4, width=32).map(scale_dtype))
+
+        def vector():  # up to 16 drawn values (shrinkable), spread over n by the seeded rng
+            pool = np.array(draw(st.lists(element, min_size=1, max_size=min(n, 16))), scale_dtype)
+            v = pool[rng.integers(0, pool.size, n)] if n > pool.size else pool[:n].copy()
+            return _strided_copy(v, [draw(st.sampled_from([2, -1]))], False) if draw(st.booleans()) else v
+        scale = vector()
+        offset = vector() if draw(st.booleans()) else None
+        dst = draw(st.sampled_from([1, 27]))
+        kwargs = dict(dst_type=dst, sqrt_mode=draw(st.booleans()))
+        out_kind = draw(st.sampled_from(["new", "contiguous", "strided"]))
+        out_dtype = np.float16 if dst == 1 else ml_dtypes.bfloat16
+        if out_kind == "contiguous":
+            kwargs["out"] = np.full(y_shape, 3, out_dtype)
+        elif out_kind == "strided" and y_shape:
+            kwargs["out"] = _strided_copy(np.full(y_shape, 3, out_dtype), [-1] + [2] * (len(y_shape) - 1), False)
+        return x, scale, offset, kwargs
+
+    return build()
