@@ -19,7 +19,7 @@ import kernels
 
 from . import platforms, tiling
 from .dtypes import AclnnError, DataType, Status
-from .validation import CheckedCall, _overlaps, check_call
+from .validation import CheckedCall, check_call, overlaps
 
 __all__ = [
     "AclOpExecutor", "Stream", "aclnnAscendAntiQuantGetWorkspaceSize", "aclnnAscendAntiQuant",
@@ -43,6 +43,9 @@ def _last_level_cache_bytes(default: int = 32 << 20) -> int:
 
 # Outputs at least this large are written with streaming stores: they cannot stay cached anyway.
 STREAM_MIN_BYTES = _last_level_cache_bytes() // 2
+# Outputs smaller than this run on the calling thread: waking the thread team costs more than it saves
+# (about 2 us idle, a scheduler time slice on a busy machine).
+PARALLEL_MIN_ELEMENTS = 1 << 15
 
 _recent = threading.local()
 
@@ -83,22 +86,17 @@ def _source_name(call: CheckedCall) -> str:
     return "int4" if x.packed else "int4_unpacked"
 
 
-def _storage_2d(call: CheckedCall, array: np.ndarray, dim0: int) -> np.ndarray:
-    """x's contiguous storage as ``dim0`` rows of the integer dtype its kernel reads."""
-    return array.reshape(dim0, -1).view(kernels.SOURCES[_source_name(call)].storage)
-
-
 def _needs_preparing(t, square: bool) -> bool:
     """Whether scale/offset must be converted in the workspace: kernels read contiguous float32 only."""
     return square or t.dtype != DataType.FLOAT or not t.is_contiguous()
 
 
-def _prepared(t, region: Region | None, workspace, square: bool) -> np.ndarray:
-    """scale/offset as contiguous float32 (squared in sqrt mode): the tensor itself, or a workspace copy."""
+def _prepared(array: np.ndarray, region: Region | None, workspace, square: bool) -> np.ndarray:
+    """scale/offset as contiguous float32 (squared in sqrt mode): the array itself, or a workspace copy."""
     if region is None:
-        return t.array.reshape(-1)
-    values = region.view(workspace, np.float32, (t.size,))
-    np.copyto(values, t.array, casting="unsafe")
+        return array
+    values = region.view(workspace, np.float32, (array.size,))
+    np.copyto(values, array, casting="unsafe")
     if square:
         with np.errstate(all="ignore"):  # inf, NaN and underflow are results here, as on the NPU, not errors
             np.multiply(values, values, out=values)
@@ -119,46 +117,107 @@ def _ub_layout(plan: tiling.TilePlan) -> np.ndarray:
 MODES = ("fused", "ub")
 
 
+@dataclasses.dataclass(frozen=True)
+class Launch:
+    """How to run a validated call: everything derived from its metadata (dtypes, shapes, strides), so one
+    Launch serves every call whose tensors are described alike; the arrays and workspace come per run."""
+
+    plan: tiling.TilePlan
+    mode: str
+    source: str
+    bf16: bool
+    per_channel: bool
+    has_offset: bool
+    sqrt_mode: bool
+    streaming: bool
+    parallel: bool
+    workspace_size: int
+    regions: dict
+
+    @classmethod
+    def of(cls, call: CheckedCall, plan: tiling.TilePlan, mode: str) -> "Launch":
+        size, regions = _layout(call, plan)
+        return cls(plan, mode, _source_name(call), call.dst_type == DataType.BF16, call.per_channel,
+                   call.offset is not None, call.sqrt_mode, call.y.array.nbytes >= STREAM_MIN_BYTES, call.numel >= PARALLEL_MIN_ELEMENTS,
+                   size, regions)
+
+    def run(self, x: np.ndarray, scale: np.ndarray, offset: np.ndarray | None, y: np.ndarray,
+            workspace: np.ndarray | None) -> None:
+        """Prepare scale/offset, stage, run the kernel, copy staged output back."""
+        if self.plan.block_dim == 0:  # an empty tensor: nothing to compute
+            return
+        r = self.regions
+        scale = _prepared(scale, r.get("scale"), workspace, self.sqrt_mode)
+        offset = scale if offset is None else _prepared(offset, r.get("offset"), workspace, False)
+        if "x" in r:
+            staged = r["x"].view(workspace, x.dtype, x.shape)
+            np.copyto(staged, x)
+            x = staged
+        dim0, dim1 = self.plan.dims
+        y_out = r["y"].view(workspace, y.dtype, y.shape) if "y" in r else y
+        flags = (self.source, self.bf16, self.per_channel, self.has_offset)
+        args = (x.reshape(dim0, -1).view(kernels.SOURCES[self.source].storage), scale, offset,
+                y_out.view(np.uint16).reshape(dim0, dim1), self.plan.tile_table)
+        if self.mode == "fused":
+            kernels.fused_kernel(*flags, streaming=self.streaming, parallel=self.parallel)(*args)
+        else:
+            ub = np.empty((self.plan.block_dim, self.plan.ub_bytes), np.uint8)
+            kernels.staged_kernel(*flags)(*args, self.plan.core_offsets, ub, _ub_layout(self.plan))
+        if "y" in r:
+            np.copyto(y, y_out)
+
+
+def _layout(call: CheckedCall, plan: tiling.TilePlan) -> tuple[int, dict[str, Region]]:
+    """Workspace bytes and regions: the system workspace, then converted scale/offset and staging."""
+    if call.numel == 0:
+        return 0, {}
+    regions, cursor = {}, plan.workspace_size
+
+    def take(name, nbytes):
+        nonlocal cursor
+        regions[name] = Region(cursor, nbytes)
+        cursor += _align(nbytes)
+
+    if _needs_preparing(call.scale, call.sqrt_mode):
+        take("scale", call.scale.size * 4)
+    if call.offset is not None and _needs_preparing(call.offset, False):
+        take("offset", call.offset.size * 4)
+    if not call.x.is_contiguous():
+        take("x", call.x.array.nbytes)
+    if not call.y.is_contiguous():
+        take("y", call.y.array.nbytes)
+    return cursor, regions
+
+
 class AclOpExecutor:
-    """A checked call bound to its tile plan and workspace layout. Runs once unless made repeatable.
+    """A checked call bound to its ``Launch`` (tile plan, workspace layout). Runs once unless made repeatable.
 
     ``mode`` "fused" runs each tile straight from x to y; "ub" stages it through per-core UB scratch.
     """
 
-    def __init__(self, call: CheckedCall, plan: tiling.TilePlan, mode: str = "fused"):
+    def __init__(self, call: CheckedCall, launch: Launch):
         self.call = call
-        self.plan = plan
-        self.mode = mode
+        self.launch_plan = launch
         self.repeatable = False
         self.spent = False
         self._lock = threading.Lock()
-        self.workspace_size, self._regions = self._layout()
 
-    def _layout(self) -> tuple[int, dict[str, Region]]:
-        call = self.call
-        if call.numel == 0:
-            return 0, {}
-        regions, cursor = {}, self.plan.workspace_size
+    @property
+    def plan(self) -> tiling.TilePlan:
+        return self.launch_plan.plan
 
-        def take(name, nbytes):
-            nonlocal cursor
-            regions[name] = Region(cursor, nbytes)
-            cursor += _align(nbytes)
+    @property
+    def mode(self) -> str:
+        return self.launch_plan.mode
 
-        if _needs_preparing(call.scale, call.sqrt_mode):
-            take("scale", call.scale.size * 4)
-        if call.offset is not None and _needs_preparing(call.offset, False):
-            take("offset", call.offset.size * 4)
-        if not call.x.is_contiguous():
-            take("x", call.x.array.nbytes)
-        if not call.y.is_contiguous():
-            take("y", call.y.array.nbytes)
-        return cursor, regions
+    @property
+    def workspace_size(self) -> int:
+        return self.launch_plan.workspace_size
 
     @property
     def staged(self) -> tuple[str, ...]:
         """Which tensors pass through workspace staging."""
-        return tuple(name for name in ("x", "y") if name in self._regions)
+        return tuple(name for name in ("x", "y") if name in self.launch_plan.regions)
 
     def claim(self) -> None:
         """Mark a launch; refuse a spent executor."""
@@ -196,36 +255,16 @@ class AclOpExecutor:
                              f"{workspace_size} and a buffer of {buffer.nbytes}")
         call = self.call
         for name, t in (("x", call.x), ("scale", call.scale), ("offset", call.offset), ("y", call.y)):
-            if t is not None and _overlaps(buffer[:self.workspace_size], t.array):
+            if t is not None and overlaps(buffer[:self.workspace_size], t.array):
                 raise AclnnError(Status.ACLNN_ERR_PARAM_INVALID,
                                  f"workspace: expected memory apart from the tensors, but it overlaps {name}")
         return buffer
 
     def run(self, workspace: np.ndarray | None) -> None:
-        """Execute the plan: prepare scale/offset, stage, run the kernel, copy staged output back."""
+        """Execute the bound call with ``workspace`` (already checked by ``launch``)."""
         call = self.call
-        if call.numel == 0:
-            return
-        r = self._regions
-        scale = _prepared(call.scale, r.get("scale"), workspace, call.sqrt_mode)
-        offset = scale if call.offset is None else _prepared(call.offset, r.get("offset"), workspace, False)
-        x = call.x.array
-        if "x" in r:
-            staged = r["x"].view(workspace, x.dtype, x.shape)
-            np.copyto(staged, x)
-            x = staged
-        dim0, dim1 = self.plan.dims
-        y_out = r["y"].view(workspace, call.y.array.dtype, call.y.array.shape) if "y" in r else call.y.array
-        flags = (_source_name(call), call.dst_type == DataType.BF16, call.per_channel, call.offset is not None)
-        args = (_storage_2d(call, x, dim0), scale, offset, y_out.view(np.uint16).reshape(dim0, dim1),
-                self.plan.tile_table)
-        if self.mode == "fused":
-            kernels.fused_kernel(*flags, call.y.array.nbytes >= STREAM_MIN_BYTES)(*args)
-        else:
-            ub = np.empty((self.plan.block_dim, self.plan.ub_bytes), np.uint8)
-            kernels.staged_kernel(*flags)(*args, self.plan.core_offsets, ub, _ub_layout(self.plan))
-        if "y" in r:
-            np.copyto(call.y.array, y_out)
+        self.launch_plan.run(call.x.array, call.scale.array, None if call.offset is None else call.offset.array,
+                             call.y.array, workspace)
 
     def launch(self, workspace, workspace_size: int) -> np.ndarray | None:
         """Check the workspace and claim the executor: everything that may refuse a launch, nothing written."""
@@ -248,7 +287,7 @@ def prepare(x, scale, offset, dst_type, sqrt_mode, y, *, platform="Ascend910B", 
     call = check_call(x, scale, offset, dst_type, sqrt_mode, y, profile, y_name=y_name)
     problem = tiling.Problem(call.y.shape, call.x.dtype, call.scale.size, call.scale.dtype,
                              call.offset is not None, call.dst_type, call.sqrt_mode)
-    return AclOpExecutor(call, tiling.plan_problem(problem, profile, strategy), mode)
+    return AclOpExecutor(call, Launch.of(call, tiling.plan_problem(problem, profile, strategy), mode))
 
 
 class Stream:

@@ -38,9 +38,13 @@ SIM_FIELDS = ("hbm_bytes_per_s", "clock_hz", "launch_us", "transfer_latency_us",
 TUNABLE_FIELDS = ("vector_cores", "ub_bytes", *SIM_FIELDS)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Platform:
-    """What one Ascend product offers the operator."""
+    """What one Ascend product offers the operator.
+
+    Profiles compare and hash by identity: plan and launch caches key on the profile object, so a profile
+    registered anew under an old name is a new key.
+    """
 
     name: str
     products: str

@@ -155,7 +155,7 @@ def check_layout(x: AclTensor, y: AclTensor, y_name: str = "y") -> None:
 def check_no_alias(x: AclTensor, scale: AclTensor, offset: AclTensor | None, y: AclTensor,
                    y_name: str = "y") -> None:
     for name, t in (("x", x), ("scale", scale), ("offset", offset)):
-        if t is not None and _overlaps(y.array, t.array):
+        if t is not None and overlaps(y.array, t.array):
             raise _invalid(f"{y_name}: expected memory apart from the inputs, but it overlaps {name}")
     if _overlaps_itself(y.array):
         raise _invalid(f"{y_name}: expected one memory location per element, but strides {y.array.strides} for "
@@ -163,7 +163,7 @@ def check_no_alias(x: AclTensor, scale: AclTensor, offset: AclTensor | None, y: 
                        "pass a contiguous array or a plain slice")
 
 
-def _overlaps(a: np.ndarray, b: np.ndarray) -> bool:
+def overlaps(a: np.ndarray, b: np.ndarray) -> bool:
     if a.size == 0 or b.size == 0 or not np.may_share_memory(a, b):
         return False
     try:

@@ -83,21 +83,25 @@ STREAM_CHUNK = 4096  # elements computed into a cached buffer before they are st
 
 @functools.lru_cache(maxsize=None)
 def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, streaming: bool = False,
-                 hw_f16: bool | None = None):
+                 parallel: bool = True, hw_f16: bool | None = None):
     """The specialisation for one combination; compiled (or loaded from cache) on its first call.
 
     Call it as ``kernel(x2d, scale, offset, y2d, tiles)``: x2d the storage of the ``[dim0, dim1]`` view,
     y2d uint16 ``[dim0, dim1]``, both C-contiguous; tiles int64 rows ``(core, row0, nrows, col0, ncols)``
     with col0 and ncols multiples of the source's group. ``streaming`` writes y with non-temporal stores
-    (for outputs larger than the last-level cache).
+    (for outputs larger than the last-level cache); ``parallel=False`` runs on the calling thread (for
+    work too small to pay for waking the thread team).
     """
     src = SOURCES[source]
     group, nibbles = src.group, src.nibbles
     hw = target_has_f16c() if hw_f16 is None else hw_f16
     chunk = STREAM_CHUNK
 
-    @njit(**KERNEL_OPTIONS)
+    @njit(**dict(KERNEL_OPTIONS, parallel=parallel))
     def fused(x, scale, offset, y, tiles):
+        # Numba's disk cache keys on the code and closure values, not on compile options: naming
+        # ``parallel`` here makes it a closure value and keeps the serial and parallel builds apart.
+        _ = parallel
         for t in prange(tiles.shape[0]):
             prefer_512bit_vectors()
             row0, nrows, col0, ncols = tiles[t, 1], tiles[t, 2], tiles[t, 3], tiles[t, 4]

@@ -4,6 +4,7 @@ import os
 
 import ml_dtypes
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("ci", derandomize=True, max_examples=60, deadline=None,
@@ -51,3 +52,12 @@ def require_memory(nbytes: int, what: str) -> None:
     have, need = mem_available(), nbytes + (1 << 30)
     if have < need:
         pytest.skip(f"{what} needs {need / 2**30:.1f} GiB of free memory, MemAvailable is {have / 2**30:.1f} GiB")
+
+
+@pytest.fixture(params=["serial", "parallel"])
+def launch(request, monkeypatch):
+    """Run the test with small outputs on the calling thread (the default) and on the thread team."""
+    from antiquant import aclnn
+    if request.param == "parallel":
+        monkeypatch.setattr(aclnn, "PARALLEL_MIN_ELEMENTS", 0)
+    return request.param

@@ -1,6 +1,7 @@
 """The Pythonic API against the reference, bit for bit, over every dtype path and value."""
 
 import itertools
+import zlib
 
 import ml_dtypes
 import numpy as np
@@ -28,8 +29,8 @@ COMBOS = list(itertools.product(X_KINDS, SCALE_DTYPES, (False, True), (False, Tr
 
 
 @pytest.mark.parametrize("kind,scale_dtype,has_offset,sqrt_mode,dst,per_channel", COMBOS)
-def test_every_value_every_combination(kind, scale_dtype, has_offset, sqrt_mode, dst, per_channel):
-    rng = np.random.default_rng(abs(hash((kind, scale_dtype, has_offset, sqrt_mode, dst, per_channel))) % 2**32)
+def test_every_value_every_combination(kind, scale_dtype, has_offset, sqrt_mode, dst, per_channel, launch):
+    rng = np.random.default_rng(zlib.crc32(repr((kind, scale_dtype, has_offset, sqrt_mode, dst, per_channel)).encode()))
     values = every_value(kind, rows=5)
     n = values.shape[1] if per_channel else 1
     scale = (rng.standard_normal(n) * rng.choice([1e-3, 0.05, 3.0], n)).astype(np.float32).astype(SCALE_DTYPES[scale_dtype])

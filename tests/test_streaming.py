@@ -17,7 +17,7 @@ def always_stream(monkeypatch):
 
 @pytest.mark.parametrize("kind,dst,per_channel,has_offset",
                          list(itertools.product(X_KINDS, (1, 27), (False, True), (False, True))))
-def test_streaming_matches_reference(kind, dst, per_channel, has_offset):
+def test_streaming_matches_reference(kind, dst, per_channel, has_offset, launch):
     rng = np.random.default_rng(11)
     # rows longer than the streaming chunk, a length that is not a multiple of a cache line
     values = values_for(kind, (3, 4096 * 2 + 72), rng)
@@ -29,7 +29,7 @@ def test_streaming_matches_reference(kind, dst, per_channel, has_offset):
 
 
 @pytest.mark.parametrize("shift", [0, 1, 5, 31, 32, 33])
-def test_streaming_into_unaligned_output(shift):
+def test_streaming_into_unaligned_output(shift, launch):
     rng = np.random.default_rng(shift)
     x = values_for("int8", (2, 5000), rng)
     scale = rng.standard_normal(5000).astype(np.float32)
