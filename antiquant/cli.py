@@ -11,6 +11,7 @@ from .dtypes import AclnnError
 # Subcommand name -> module exposing ``add_arguments(parser)``, ``run(args) -> int`` and a docstring.
 COMMANDS = {
     "demo": "antiquant.demo",
+    "bench": "antiquant.benchcmd",
 }
 
 
