@@ -9,7 +9,7 @@ from .report import COPY, find
 
 __all__ = ["write_plot"]
 
-_STYLE = {"antiquant": "-", COPY: "-", "numpy+ml_dtypes": ":", "torch eager": "--"}
+_MARKER = {"antiquant": "o", COPY: "", "numpy+ml_dtypes": "s", "torch eager": "^"}
 
 
 def write_plot(results: dict, path: str) -> str | None:
@@ -35,12 +35,16 @@ def write_plot(results: dict, path: str) -> str | None:
 
 def _sweep(ax, results):
     recs = results["sweep"]
+    top = max(results["config"]["threads"])
+    colours = {}  # one colour per implementation and source; solid at the most threads, dashed below
     for impl, source, t in dict.fromkeys((r["impl"], r.get("source"), r["threads"]) for r in recs):
         points = [r for r in recs if r["impl"] == impl and r.get("source") == source and r["threads"] == t
                   and "gbps" in r]
         name = "copy int8->int16" if impl == COPY else f"{impl} {source}->bf16"
-        ax.plot([r["traffic_bytes"] for r in points], [r["gbps"] for r in points], _STYLE.get(impl, "-"),
-                marker="o", markersize=3, label=f"{name}, {t} thr", linewidth=2 if impl == "antiquant" else 1)
+        colour = "black" if impl == COPY else colours.setdefault((impl, source), f"C{len(colours)}")
+        ax.plot([r["traffic_bytes"] for r in points], [r["gbps"] for r in points], "-" if t == top else "--",
+                color=colour, marker=_MARKER.get(impl, "o"), markersize=3, label=f"{name}, {t} thr",
+                linewidth=2 if impl == "antiquant" else 1)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("bytes moved per call")

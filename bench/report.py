@@ -218,23 +218,24 @@ def _met(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
-SECTIONS = [
-    ("Targets (issue 4)", lambda r: table(["target", "criterion", "measured", "met"], targets(r))),
-    ("Copy ceiling", ceiling_table),
-    ("DRAM-sized streams, antiquant into a preallocated output", dram_table),
-    ("DRAM-sized streams, allocating and peers", dram_peers_table),
-    ("LLM weight shapes (bf16 out, per-channel scale + offset)", llm_table),
-    ("One row: per-call cost", row_table),
-    ("Size sweep (GB/s)", sweep_tables),
-    ("First call in a fresh process", fresh_table),
-    ("Compile time, kept out of every other timing", compile_table),
-]
+TABLES = {
+    "targets": ("Targets (issue 4)", lambda r: table(["target", "criterion", "measured", "met"], targets(r))),
+    "ceiling": ("Copy ceiling", ceiling_table),
+    "dram": ("DRAM-sized streams, antiquant into a preallocated output", dram_table),
+    "dram_peers": ("DRAM-sized streams, allocating and peers", dram_peers_table),
+    "llm": ("LLM weight shapes (bf16 out, per-channel scale + offset)", llm_table),
+    "row": ("One row: per-call cost", row_table),
+    "sweep": ("Size sweep (GB/s)", sweep_tables),
+    "fresh": ("First call in a fresh process", fresh_table),
+    "compile": ("Compile time, kept out of every other timing", compile_table),
+}
 
 
-def markdown(results: dict, *, level: int = 3) -> str:
-    """All tables with a heading each; empty sections are left out."""
+def markdown(results: dict, *, level: int = 3, tables=tuple(TABLES)) -> str:
+    """The machine, then the chosen tables with a heading each (empty ones left out), then the notes."""
     parts = [machine(results)]
-    for title, make in SECTIONS:
+    for key in tables:
+        title, make = TABLES[key]
         body = make(results)
         if body.count("\n") > 1:
             parts.append(f"{'#' * level} {title}\n\n{body}")
@@ -247,14 +248,21 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__.splitlines()[0])
     parser.add_argument("results", help="a results.json written by python -m bench")
     parser.add_argument("--level", type=int, default=3, help="Markdown heading level (default 3)")
+    parser.add_argument("--tables", default=",".join(TABLES),
+                        help=f"tables to print, comma-separated (default all): {','.join(TABLES)}")
     args = parser.parse_args(argv)
+    tables = [t.strip() for t in args.tables.split(",") if t.strip()]
+    if not tables or any(t not in TABLES for t in tables):
+        print(f"bench.report: error: --tables: expected a comma-separated subset of {', '.join(TABLES)}, "
+              f"got {args.tables!r}", file=sys.stderr)
+        return 2
     try:
         with open(args.results) as f:
             results = json.load(f)
     except (OSError, json.JSONDecodeError) as err:
         print(f"bench.report: error: results: cannot read {args.results}: {err}", file=sys.stderr)
         return 2
-    sys.stdout.write(markdown(results, level=args.level))
+    sys.stdout.write(markdown(results, level=args.level, tables=tables))
     return 0
 
 

@@ -84,7 +84,7 @@ def preset(name: str, thread_counts: tuple[int, ...] | None = None) -> Config:
         return Config("full", counts, stream_bytes=max(800 * MB, 3 * (l3_bytes() or 0)))
     if name == "quick":
         return Config("quick", counts, rounds=3, dram_peer_cases=(), llm_shapes=LLM_SHAPES[:2],
-                      sweep_bytes=tuple(KiB * 16**k for k in range(6)), sweep_peer_max_bytes=4 * MiB,
+                      sweep_bytes=tuple(KiB * 16**k for k in range(5)), sweep_peer_max_bytes=4 * MiB,
                       fresh_cases=BF16_HEAVY[:1], min_time=0.05, max_time=1.0)
     if name == "tiny":
         return Config("tiny", counts, stream_bytes=3 * MB, stream_cols=1024, rounds=2,
@@ -236,7 +236,7 @@ class Run:
                 where = {**case.fields(), "threads": self.top, "shape": list(shapes[case])}
                 self.log(f"dram peers: {case.label}")
                 alloc = self.measure_impl(self.ours, inputs, "alloc", expected, where, min_repeat=3)
-                for record in [alloc] + self.peer_records(inputs, expected, where, min_repeat=1):
+                for record in [alloc] + self.peer_records(inputs, expected, where, min_repeat=3):
                     if record is not None and "gbps" in record:
                         record["pct_ceiling"] = 100 * record["gbps"] / top_ceiling
                     records.append(record)

@@ -93,6 +93,11 @@ def test_report_prints_every_table(tiny, tmp_path, capsys):
         assert f"### {title}" in text
     assert "int4->fp16 per-channel +offset" in text
     assert report.main([str(tmp_path / "missing.json")]) == 2
+    capsys.readouterr()
+    assert report.main([str(tmp_path / "results.json"), "--tables", "llm,row", "--level", "4"]) == 0
+    text = capsys.readouterr().out
+    assert "#### LLM weight shapes" in text and "#### One row" in text and "Targets" not in text
+    assert report.main([str(tmp_path / "results.json"), "--tables", "bogus"]) == 2
 
 
 class OffsetSubtracted(NumpyPeer):
