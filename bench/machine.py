@@ -6,9 +6,11 @@ import importlib.metadata
 import os
 import platform
 import re
+import resource
 import subprocess
+import time
 
-__all__ = ["describe", "versions", "l3_bytes"]
+__all__ = ["describe", "versions", "l3_bytes", "OtherLoad"]
 
 _FLAGS = ("avx2", "f16c", "fma", "avx512f", "avx512bw", "avx512_bf16", "avx512_fp16", "amx_bf16")
 
@@ -74,3 +76,35 @@ def versions(*, torch: bool) -> dict:
     except ImportError:
         pass
     return out
+
+
+class OtherLoad:
+    """How much of the CPUs other processes used between ``start()`` and ``share()`` (0.0 to 1.0).
+
+    All CPUs' busy time from /proc/stat, less this process's and its children's CPU time. On a shared
+    machine a busy neighbour stalls every multi-threaded call (a thread waits for a descheduled peer), so
+    each section's share is recorded beside its numbers. None where /proc/stat is not readable.
+    """
+
+    def start(self) -> "OtherLoad":
+        self._begin = self._sample()
+        return self
+
+    @staticmethod
+    def _sample():
+        fields = _read("/proc/stat").split("\n", 1)[0].split()
+        if not fields or fields[0] != "cpu":
+            return None
+        ticks = [int(v) for v in fields[1:]]
+        busy = (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+        own = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                  for f in ("ru_utime", "ru_stime"))
+        return time.perf_counter(), busy, own
+
+    def share(self) -> float | None:
+        end = self._sample()
+        if self._begin is None or end is None:
+            return None
+        wall = (end[0] - self._begin[0]) * (os.cpu_count() or 1)
+        others = (end[1] - self._begin[1]) - (end[2] - self._begin[2])
+        return min(1.0, max(0.0, others / wall)) if wall > 0 else None

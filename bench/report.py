@@ -78,6 +78,10 @@ def machine(results: dict) -> str:
         f"{results['duration_s'] / 60:.1f} min, started {results['started']}"
         + (f", load average {load[0]:.2f} at start and {load[1]:.2f} at end" if None not in load else "") + ".",
     ]
+    other = {k: v for k, v in results.get("other_load", {}).items() if v is not None}
+    if other:
+        parts.append("**Other processes' share of the CPUs** while each section ran (a busy neighbour stalls "
+                     "multi-threaded calls): " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in other.items()) + ".")
     return "\n".join(parts)
 
 

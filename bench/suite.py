@@ -21,7 +21,7 @@ import numpy as np
 
 from .cases import ALL_CASES, X_BYTES, Case, Inputs, make_inputs, random_pool, shape_for
 from .ceiling import copy_buffers, widen_copy
-from .machine import describe, l3_bytes, versions
+from .machine import OtherLoad, describe, l3_bytes, versions
 from .peers import PEERS, Antiquant, Impl, mismatch
 from .timing import Timing, max_threads, measure, sample, threads
 
@@ -408,8 +408,14 @@ def run_suite(config: Config, *, peers: list[Impl] | None = None, log=_log) -> d
     results = {"schema": SCHEMA, "config": config.to_json(), "machine": describe(),
                "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     run = Run(config, list(peers), notes, log)
+    results["other_load"] = {}  # share of the CPUs other processes used while each section ran
     for section in SECTIONS:
-        results[section] = getattr(run, section)() if section in config.sections else []
+        if section in config.sections:
+            load = OtherLoad().start()
+            results[section] = getattr(run, section)()
+            results["other_load"][section] = load.share()
+        else:
+            results[section] = []
     results["ceiling"] = run.ceiling
     results["compile"] = run.compiles
     results["notes"] = notes

@@ -39,6 +39,8 @@ def test_results_have_every_section_and_survive_json(tiny):
         assert key in tiny
     assert tiny["config"]["name"] == "tiny"
     assert tiny["machine"]["cpus"] >= 1
+    assert set(tiny["other_load"]) == set(SECTIONS)
+    assert all(share is None or 0 <= share <= 1 for share in tiny["other_load"].values())
 
 
 def test_dram_section_measures_every_case_against_the_ceiling(tiny):
