@@ -256,35 +256,40 @@ class Run:
         return [r for r in records if r is not None]
 
     def row(self) -> list[dict]:
-        """One row: per-call cost of the Pythonic and two-phase APIs against numpy and torch on the same row."""
+        """One row, per thread count: the Pythonic and two-phase APIs' per-call cost against numpy and torch."""
         cfg = self.config
         limits = {"min_repeat": 200, "max_time": max(cfg.max_time, 0.05)}
         records = []
-        with threads(self.top):
-            for case in BF16_HEAVY:
-                inputs = make_inputs(case, 1, cfg.row_cols, seed=7)
-                where = {**case.fields(), "shape": [1, cfg.row_cols], "threads": self.top}
-                self.log(f"row: 1x{cfg.row_cols} {case.label}")
-                ours, expected = self.ours_records(inputs, where, **limits)
-                records += ours
-                for variant, call in _two_phase_calls(inputs).items():
-                    problem = mismatch(call().view(np.uint16), expected, case.dst)
-                    record = {**where, "impl": "antiquant two-phase", "variant": variant,
-                              "traffic_bytes": inputs.traffic, "exact": problem is None}
-                    if problem:
-                        record["mismatch"] = problem
-                        self.notes.append(f"two-phase ({variant}) differs from ascend_anti_quant: {problem}")
-                    else:
-                        record.update(self._time(call, inputs.traffic, **limits))
-                    records.append(record)
-                    self.log(f"  two-phase ({variant}): {_gbps(record) if 'median_s' in record else 'MISMATCH'}")
-                pool = random_pool(cfg.row_cols)
-                cx, cy, traffic = copy_buffers(3 * cfg.row_cols, pool, np.empty(cfg.row_cols, np.uint16))
-                widen_copy(cx, cy)
-                records.append({**where, "impl": COPY, "variant": "out", "traffic_bytes": traffic,
-                                **self._time(lambda: widen_copy(cx, cy), traffic, **limits)})
-                records += self.peer_records(inputs, expected, where, **limits)
+        for t in cfg.threads:
+            with threads(t):
+                for case in BF16_HEAVY:
+                    records += self._row(case, t, limits)
         return records
+
+    def _row(self, case: Case, t: int, limits: dict) -> list[dict]:
+        cols = self.config.row_cols
+        inputs = make_inputs(case, 1, cols, seed=7)
+        where = {**case.fields(), "shape": [1, cols], "threads": t}
+        self.log(f"row: 1x{cols} {case.label}, {t} threads")
+        records, expected = self.ours_records(inputs, where, **limits)
+        for variant, call in _two_phase_calls(inputs).items():
+            problem = mismatch(call().view(np.uint16), expected, case.dst)
+            record = {**where, "impl": "antiquant two-phase", "variant": variant,
+                      "traffic_bytes": inputs.traffic, "exact": problem is None}
+            if problem:
+                record["mismatch"] = problem
+                self.notes.append(f"two-phase ({variant}) differs from ascend_anti_quant: {problem}")
+            else:
+                record.update(self._time(call, inputs.traffic, **limits))
+            records.append(record)
+            self.log(f"  two-phase ({variant}): {_gbps(record) if 'median_s' in record else 'MISMATCH'}")
+        cx, cy, traffic = copy_buffers(3 * cols, random_pool(cols), np.empty(cols, np.uint16))
+        widen_copy(cx, cy)
+        records.append({**where, "impl": COPY, "variant": "out", "traffic_bytes": traffic,
+                        **self._time(lambda: widen_copy(cx, cy), traffic, **limits)})
+        # numpy is single-threaded: measured once, at the first thread count
+        peers = [p for p in self.peers if p.key != "numpy" or t == self.config.threads[0]]
+        return records + self.peer_records(inputs, expected, where, peers, **limits)
 
     def sweep(self) -> list[dict]:
         """Sizes from 1 KiB to the largest configured traffic, per thread count: copy, antiquant, peers."""

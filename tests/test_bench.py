@@ -72,6 +72,7 @@ def test_peers_are_checked_and_timed_in_llm_row_and_sweep(tiny):
     assert {("antiquant two-phase", "GetWorkspaceSize + run"),
             ("antiquant two-phase", "repeatable executor, run only"),
             ("widening copy int8->int16", "out"), ("antiquant", "out"), ("antiquant", "alloc")} <= row_calls
+    assert {r["threads"] for r in tiny["row"] if r["impl"] == "antiquant"} == set(tiny["config"]["threads"])
     sizes = {(r["size_bytes"], r["threads"], r["impl"]) for r in tiny["sweep"]}
     for size in tiny["config"]["sweep_bytes"]:
         for t in tiny["config"]["threads"]:
