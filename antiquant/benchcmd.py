@@ -25,6 +25,6 @@ def run(args) -> int:
         for line in write(results, args.out):
             print(line, file=sys.stderr)
     sys.stdout.write(json.dumps(results, indent=1) + "\n" if args.json else markdown(results))
-    print("antiquant bench: a quick run; `python -m bench` runs the full suite (about 15 minutes).",
+    print("antiquant bench: a quick run; `python -m bench` runs the full suite (about 10 minutes on 2 cores).",
           file=sys.stderr)
     return 0
