@@ -14,8 +14,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=(
         "Benchmark antiquant against the machine's copy bandwidth, numpy + ml_dtypes and PyTorch."))
     parser.add_argument("--quick", action="store_true", help="about a minute: fewer sizes, shapes and repeats")
-    parser.add_argument("--out", default="bench-results", help="directory for results.json and results.png "
-                        "(default bench-results)")
+    parser.add_argument("--out", default="bench/results", help="directory for results.json and results.png "
+                        "(default bench/results)")
     parser.add_argument("--threads", default=None, help="thread counts to compare, e.g. 1,2 (default 1 and all)")
     parser.add_argument("--peers", default=",".join(PEER_KEYS),
                         help=f"peers to measure, comma-separated from {', '.join(PEER_KEYS)}, or none")

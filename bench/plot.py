@@ -66,6 +66,8 @@ def _dram(ax, results):
         if ceiling:
             ax.axvline(ceiling["gbps"], color=f"C{i}", linestyle="--", linewidth=1,
                        label=f"copy, {t} thr ({ceiling['gbps']:.1f})")
+    widest = max([r["gbps"] for r in ours] + [c["gbps"] for c in results["ceiling"]] + [1])
+    ax.set_xlim(0, widest * 1.45)  # room on the right for the legend
     ax.set_yticks([k + height * (len(counts) - 1) / 2 for k in range(len(cases))], cases, fontsize=6)
     ax.invert_yaxis()
     ax.set_xlabel("GB/s (median)")
@@ -85,6 +87,7 @@ def _llm(ax, results):
     ax.set_xticks([k + width * (len(series) - 1) / 2 for k in range(len(groups))],
                   [f"{s[0]}x{s[1]}\n{src}" for s, src in groups], fontsize=7)
     ax.set_yscale("log")
+    ax.set_ylim(top=ax.get_ylim()[1] * 4)  # room at the top for the legend
     ax.set_ylabel("GB/s (median)")
     ax.set_title("LLM weight shapes -> bf16", fontsize=10)
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=6, ncol=2)

@@ -82,7 +82,7 @@ def machine(results: dict) -> str:
     if other:
         parts.append("**Other processes' share of the CPUs** while each section ran (a busy neighbour stalls "
                      "multi-threaded calls): " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in other.items()) + ".")
-    return "\n".join(parts)
+    return "\n".join(f"- {part}" for part in parts)
 
 
 def ceiling_table(results: dict) -> str:
