@@ -11,7 +11,7 @@ import sys
 
 __all__ = ["markdown", "targets", "main"]
 
-COPY = "widening copy int8->int16"
+COPY = "widening copy int8->int16"  # the ceiling's name in every record (bench/ceiling.py)
 MAJOR = {"int8": "int8", "int4": "int4 (int32)"}
 
 

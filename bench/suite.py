@@ -23,6 +23,7 @@ from .cases import ALL_CASES, X_BYTES, Case, Inputs, make_inputs, random_pool, s
 from .ceiling import copy_buffers, widen_copy
 from .machine import OtherLoad, describe, l3_bytes, versions
 from .peers import PEERS, Antiquant, Impl, mismatch
+from .report import COPY
 from .timing import Timing, max_threads, measure, sample, threads
 
 __all__ = ["Config", "SECTIONS", "SCHEMA", "preset", "run_suite", "parse_threads"]
@@ -30,7 +31,6 @@ __all__ = ["Config", "SECTIONS", "SCHEMA", "preset", "run_suite", "parse_threads
 SCHEMA = 1
 SECTIONS = ("dram", "llm", "row", "sweep", "fresh")
 MB, KiB, MiB, GiB = 10**6, 1 << 10, 1 << 20, 1 << 30
-COPY = "widening copy int8->int16"
 LLM_SHAPES = ((4096, 11008, "int8"), (4096, 11008, "int4"), (11008, 4096, "int8"), (11008, 4096, "int4"),
               (8192, 28672, "int4"))
 # The four dtype paths with the most work per element: peers are measured on these at DRAM size.
