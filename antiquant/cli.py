@@ -15,6 +15,7 @@ COMMANDS = {
     "plan": "antiquant.cmd_plan",
     "sim": "antiquant.cmd_sim",
     "sweep": "antiquant.cmd_sweep",
+    "bench": "antiquant.benchcmd",
 }
 
 

@@ -1,0 +1,174 @@
+"""The implementations measured side by side, each bound to one call's inputs, and the bit-for-bit check.
+
+Peers are written the obvious way a user would (numpy + ml_dtypes, PyTorch eager, torch.compile) and
+imported lazily: a missing one is reported, never an error. Every peer's output is compared with
+antiquant's bit for bit before it is timed, so a peer computing something else is reported, not timed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+
+from .cases import Inputs
+from .timing import sample
+
+__all__ = ["Bound", "Impl", "Antiquant", "NumpyPeer", "TorchEager", "TorchCompile", "PEERS", "mismatch"]
+
+_NAN_ABOVE = {"bf16": 0x7F80, "fp16": 0x7C00}  # |bits| above the infinity pattern is a NaN
+_SHIFTS = np.arange(0, 32, 4, dtype=np.int32)
+
+
+def mismatch(actual: np.ndarray, expected: np.ndarray, dst: str) -> str | None:
+    """None if the bit patterns agree (any NaN matches any NaN), else a one-line description."""
+    if actual.shape != expected.shape:
+        return f"shape {actual.shape}, expected {expected.shape}"
+    a, e = actual.view(np.uint16), expected.view(np.uint16)
+    if np.array_equal(a, e):
+        return None
+    nan_a = (a & 0x7FFF) > _NAN_ABOVE[dst]
+    nan_e = (e & 0x7FFF) > _NAN_ABOVE[dst]
+    bad = (a != e) & ~(nan_a & nan_e)
+    if not bad.any():
+        return None
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    return (f"{int(bad.sum())} of {bad.size} elements differ; first at {first}: "
+            f"got {int(a[first]):#06x}, expected {int(e[first]):#06x}")
+
+
+@dataclasses.dataclass
+class Bound:
+    """A zero-argument call returning its output, and how to read that output as uint16 bits."""
+
+    call: Callable[[], object]
+    bits: Callable[[object], np.ndarray]
+    compile_s: float | None = None  # first call's time when it compiles (torch.compile)
+
+
+class Impl:
+    """One implementation: ``variants`` it offers ("out" into a preallocated output, "alloc")."""
+
+    name = ""
+    key = ""
+    variants: tuple[str, ...] = ("alloc",)
+
+    def missing(self) -> str | None:
+        """Why it cannot run here (a package not installed), or None."""
+        return None
+
+    def bind(self, inputs: Inputs, variant: str) -> Bound:
+        raise NotImplementedError
+
+
+def _numpy_bits(y) -> np.ndarray:
+    return y.view(np.uint16)
+
+
+class Antiquant(Impl):
+    name = key = "antiquant"
+    variants = ("out", "alloc")
+
+    def bind(self, inputs: Inputs, variant: str) -> Bound:
+        from antiquant import ascend_anti_quant
+        x, s, o, dst = inputs.x, inputs.scale, inputs.offset, inputs.dst_code
+        if variant == "out":
+            out = inputs.empty_out()
+            return Bound(lambda: ascend_anti_quant(x, s, o, dst_type=dst, out=out), _numpy_bits)
+        return Bound(lambda: ascend_anti_quant(x, s, o, dst_type=dst), _numpy_bits)
+
+
+def numpy_dequant(x: np.ndarray, scale: np.ndarray, offset: np.ndarray | None, dst: np.dtype) -> np.ndarray:
+    """The obvious numpy + ml_dtypes code: unpack int4 by shift and mask, widen, add, multiply, cast."""
+    if x.dtype == np.int32:
+        nibbles = (x[..., None] >> _SHIFTS) & 15
+        x = ((nibbles ^ 8) - 8).reshape(*x.shape[:-1], x.shape[-1] * 8)
+    v = x.astype(np.float32)
+    if offset is not None:
+        v = v + offset
+    return (v * scale).astype(dst)
+
+
+class NumpyPeer(Impl):
+    name = "numpy+ml_dtypes"
+    key = "numpy"
+
+    def bind(self, inputs: Inputs, variant: str) -> Bound:
+        x, s, o, dst = inputs.x, inputs.scale, inputs.offset, inputs.dst_dtype
+        return Bound(lambda: numpy_dequant(x, s, o, dst), _numpy_bits)
+
+
+def _torch():
+    import torch
+    return torch
+
+
+def torch_dequant(x, scale, offset, dst):
+    """The same computation in PyTorch (eager, or traced by torch.compile)."""
+    torch = _torch()
+    if x.dtype == torch.int32:
+        shifts = torch.arange(0, 32, 4, dtype=torch.int32, device=x.device)
+        nibbles = (x.unsqueeze(-1) >> shifts) & 15
+        x = ((nibbles ^ 8) - 8).reshape(*x.shape[:-1], x.shape[-1] * 8)
+    v = x.to(torch.float32)
+    if offset is not None:
+        v = v + offset
+    return (v * scale).to(dst)
+
+
+def torch_dequant_into(x, scale, offset, out):
+    """``torch_dequant`` written into a preallocated ``out`` (copy_), which inductor fuses into one store."""
+    out.copy_(torch_dequant(x, scale, offset, out.dtype))
+    return out
+
+
+def _torch_bits(y) -> np.ndarray:
+    return y.view(_torch().int16).numpy().view(np.uint16)
+
+
+def _torch_args(inputs: Inputs):
+    torch = _torch()
+    offset = None if inputs.offset is None else torch.from_numpy(inputs.offset)
+    dst = {"bf16": torch.bfloat16, "fp16": torch.float16}[inputs.case.dst]
+    return torch.from_numpy(inputs.x), torch.from_numpy(inputs.scale), offset, dst
+
+
+class TorchEager(Impl):
+    name = "torch eager"
+    key = "torch"
+
+    def missing(self) -> str | None:
+        try:
+            _torch()
+        except ImportError:
+            return "torch is not installed (pip install torch==2.13.0)"
+        return None
+
+    def bind(self, inputs: Inputs, variant: str) -> Bound:
+        x, s, o, dst = _torch_args(inputs)
+        return Bound(lambda: torch_dequant(x, s, o, dst), _torch_bits)
+
+
+class TorchCompile(TorchEager):
+    """Inductor, static shapes, one graph; recompiled per shape and dtype (the first call is timed apart)."""
+
+    name = "torch.compile"
+    key = "compile"
+    variants = ("out", "alloc")
+
+    def bind(self, inputs: Inputs, variant: str) -> Bound:
+        torch = _torch()
+        x, s, o, dst = _torch_args(inputs)
+        torch._dynamo.reset()  # a fresh static graph per binding: no recompile limit, no dynamic shapes
+        if variant == "out":
+            out = torch.empty(inputs.y_shape, dtype=dst)
+            fn = torch.compile(torch_dequant_into, dynamic=False, fullgraph=True)
+            call = lambda: fn(x, s, o, out)  # noqa: E731
+        else:
+            fn = torch.compile(torch_dequant, dynamic=False, fullgraph=True)
+            call = lambda: fn(x, s, o, dst)  # noqa: E731
+        return Bound(call, _torch_bits, compile_s=sample(call))
+
+
+PEERS = {peer.key: peer for peer in (NumpyPeer(), TorchEager(), TorchCompile())}

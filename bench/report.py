@@ -1,0 +1,276 @@
+"""Markdown tables from a results JSON: ``python -m bench.report results.json`` prints them.
+
+Only the standard library: the report can be regenerated anywhere from a saved JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+__all__ = ["markdown", "targets", "main"]
+
+COPY = "widening copy int8->int16"  # the ceiling's name in every record (bench/ceiling.py)
+MAJOR = {"int8": "int8", "int4": "int4 (int32)"}
+
+
+def table(headers: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def size(n: float) -> str:
+    for unit, div in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= div:
+            return f"{n / div:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
+def gbps(r: dict | None) -> str:
+    return "" if r is None or "gbps" not in r else f"{r['gbps']:.2f}"
+
+
+def ms(r: dict | None) -> str:
+    if r is None:
+        return ""
+    return "mismatch" if "median_s" not in r else f"{r['median_s'] * 1e3:.2f}"
+
+
+def us(r: dict | None, key: str = "median_s") -> str:
+    return "" if r is None or key not in r else f"{r[key] * 1e6:.1f}"
+
+
+def ratio(a: dict | None, b: dict | None) -> str:
+    """How many times faster a is than b (b's median time over a's)."""
+    if not a or not b or "median_s" not in a or "median_s" not in b:
+        return ""
+    r = b["median_s"] / a["median_s"]
+    return f"{r:.1f}x" if r >= 1 else f"{r:.2g}x"
+
+
+def exact(r: dict | None) -> str:
+    return "" if r is None or "exact" not in r else ("yes" if r["exact"] else "**NO**")
+
+
+def find(records: list[dict], **match) -> dict | None:
+    return next((r for r in records if all(r.get(k) == v for k, v in match.items())), None)
+
+
+def top_threads(results: dict) -> int:
+    return max(results["config"]["threads"])
+
+
+def machine(results: dict) -> str:
+    m, v = results["machine"], results["versions"]
+    mem = f"{m['mem_total_bytes'] / (1 << 30):.0f} GiB RAM" if m.get("mem_total_bytes") else ""
+    load = m.get("loadavg_start"), m.get("loadavg_end")
+    parts = [
+        f"**Machine**: {m['cpu']}, {m['cpus']} CPUs"
+        + (f" ({m['hypervisor']} guest)" if m.get("hypervisor") else "")
+        + f", L2 {m.get('l2')}, L3 {m.get('l3')}, {mem}; {' '.join(m.get('isa', []))}.",
+        f"**Software**: Python {v['python']}, numpy {v['numpy']}, numba {v['numba']} "
+        f"(threading layer {v.get('numba_threading_layer')}, LLVM target {v.get('llvm_host_cpu')}), "
+        f"ml_dtypes {v['ml_dtypes']}" + (f", torch {v['torch']}" if "torch" in v else ", torch not installed")
+        + f"; antiquant {v['antiquant']}.",
+        f"**Run**: preset `{results['config']['name']}`, threads {results['config']['threads']}, "
+        f"{results['duration_s'] / 60:.1f} min, started {results['started']}"
+        + (f", load average {load[0]:.2f} at start and {load[1]:.2f} at end" if None not in load else "") + ".",
+    ]
+    other = {k: v for k, v in results.get("other_load", {}).items() if v is not None}
+    if other:
+        parts.append("**Other processes' share of the CPUs** while each section ran (a busy neighbour stalls "
+                     "multi-threaded calls): " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in other.items()) + ".")
+    return "\n".join(f"- {part}" for part in parts)
+
+
+def ceiling_table(results: dict) -> str:
+    rows = [[r["threads"], size(r["traffic_bytes"]), gbps(r), f"{r['gbps_best']:.2f}"] for r in results["ceiling"]]
+    return table(["threads", "traffic", "GB/s (median)", "GB/s (best)"], rows)
+
+
+def dram_table(results: dict) -> str:
+    ours = [r for r in results["dram"] if r["impl"] == "antiquant" and r["variant"] == "out"]
+    counts = results["config"]["threads"]
+    headers = ["case"] + [h for t in counts for h in (f"GB/s, {t} thr", "best", f"% of copy, {t} thr")]
+    headers.append("exact")
+    rows = []
+    for case in dict.fromkeys(r["case"] for r in ours):
+        row = [case]
+        for t in counts:
+            r = find(ours, case=case, threads=t)
+            row += [gbps(r), f"{r['gbps_best']:.2f}", f"{r['pct_ceiling']:.0f}%"] if r else ["", "", ""]
+        rows.append(row + [exact(find(ours, case=case))])
+    return table(headers, rows)
+
+
+def dram_peers_table(results: dict) -> str:
+    top = top_threads(results)
+    others = [r for r in results["dram"] if not (r["impl"] == "antiquant" and r["variant"] == "out")]
+    rows = []
+    for r in others:
+        ours = find(results["dram"], case=r["case"], impl="antiquant", variant=r["variant"], threads=top)
+        pct = f"{r['pct_ceiling']:.0f}%" if "pct_ceiling" in r else ""
+        rows.append([r["case"], r["impl"], r["variant"], gbps(r) or "mismatch", pct,
+                     "" if r["impl"] == "antiquant" else ratio(ours, r), exact(r)])
+    return table(["case", "implementation", "output", "GB/s", "% of copy", "antiquant faster by", "exact"], rows)
+
+
+def llm_table(results: dict) -> str:
+    recs = results["llm"]
+    rows = []
+    for shape, source in dict.fromkeys((tuple(r["shape"]), r["source"]) for r in recs):
+        def get(impl, variant):
+            return find(recs, shape=list(shape), source=source, impl=impl, variant=variant)
+        for variant in ("out", "alloc"):
+            ours, comp = get("antiquant", variant), get("torch.compile", variant)
+            numpy = get("numpy+ml_dtypes", "alloc") if variant == "alloc" else None
+            eager = get("torch eager", "alloc") if variant == "alloc" else None
+            rows.append([f"{shape[0]}x{shape[1]}", MAJOR[source], "preallocated" if variant == "out" else "allocated",
+                         f"{ms(ours)} ({gbps(ours)})", ms(comp), ms(eager), ms(numpy),
+                         ratio(ours, comp), ratio(ours, numpy)])
+    return table(["shape", "x", "output", "antiquant ms (GB/s)", "torch.compile ms", "torch eager ms",
+                  "numpy ms", "vs torch.compile", "vs numpy"], rows)
+
+
+def row_table(results: dict) -> str:
+    recs = results["row"]
+    rows = []
+    for r in recs:
+        numpy = find(recs, case=r["case"], impl="numpy+ml_dtypes")
+        compared = r is not numpy and r["impl"] != COPY  # the copy is a floor, not a competitor
+        rows.append([r["case"], r["threads"], r["impl"], r["variant"], us(r), us(r, "min_s"),
+                     ratio(r, numpy) if compared else "", exact(r)])
+    return table(["case", "thr", "implementation", "call", "us (median)", "us (min)", "vs numpy", "exact"], rows)
+
+
+def sweep_tables(results: dict) -> str:
+    recs = results["sweep"]
+    series = list(dict.fromkeys((r["impl"], r.get("source"), r["threads"]) for r in recs))
+    ours = [s for s in series if s[0] in ("antiquant", COPY)]
+    peers = [s for s in series if s not in ours]
+
+    def label(s):
+        impl, source, t = s
+        return f"{'copy' if impl == COPY else impl}{'' if impl == COPY else ' ' + source}, {t} thr"
+
+    def one(cols):
+        rows = []
+        for size_bytes in dict.fromkeys(r["size_bytes"] for r in recs):
+            row = [size(size_bytes)]
+            for impl, source, t in cols:
+                r = find(recs, impl=impl, threads=t, size_bytes=size_bytes,
+                         **({} if impl == COPY else {"source": source}))
+                row.append(gbps(r))
+            if any(row[1:]):
+                rows.append(row)
+        return table(["traffic"] + [label(s) for s in cols], rows)
+
+    out = one(ours)
+    if peers:
+        out += "\n\n" + one(peers)
+    return out
+
+
+def fresh_table(results: dict) -> str:
+    rows = [[r["case"], r["cache"], f"{r['import_s']:.2f}", f"{r['first_call_s'] * 1e3:.0f}",
+             f"{r['second_call_s'] * 1e3:.2f}", f"{r['process_s']:.2f}"] for r in results["fresh"]]
+    return table(["case", "Numba cache", "import s", "first call ms", "second call ms", "whole process s"], rows)
+
+
+def compile_table(results: dict) -> str:
+    rows = [[r["impl"], r["variant"], r["case"], "x".join(map(str, r["shape"])), f"{r['compile_s']:.2f}"]
+            for r in results["compile"]]
+    return table(["implementation", "output", "case", "shape", "first call s"], rows)
+
+
+def targets(results: dict) -> list[list[str]]:
+    """The issue's targets 1-3, each as [target, criterion, measured, met]."""
+    out = []
+    top = top_threads(results)
+    dram = [r for r in results["dram"] if r["impl"] == "antiquant" and r["variant"] == "out" and r["threads"] == top]
+    if dram:
+        worst = min(dram, key=lambda r: r["pct_ceiling"])
+        out.append(["1 DRAM streams", f"every case >= 90% of the copy, {top} threads",
+                    f"worst {worst['pct_ceiling']:.0f}% ({worst['case']})", _met(worst["pct_ceiling"] >= 90)])
+    llm = results["llm"]
+    for variant in ("out", "alloc"):
+        for source, need in (("int8", 1.0), ("int4", 4.0)):
+            pairs = [(r, find(llm, shape=r["shape"], source=source, impl="torch.compile", variant=variant))
+                     for r in llm if r["impl"] == "antiquant" and r["variant"] == variant and r["source"] == source]
+            speedups = [c["median_s"] / r["median_s"] for r, c in pairs if c and "median_s" in c]
+            if speedups:
+                out.append([f"2 LLM shapes, {'preallocated' if variant == 'out' else 'allocated'}",
+                            f"{source}: >= {need:g}x torch.compile", f"min {min(speedups):.2f}x",
+                            _met(min(speedups) >= need)])
+    numpy_speedups = [n["median_s"] / r["median_s"] for r in llm if r["impl"] == "antiquant"
+                      and (n := find(llm, shape=r["shape"], source=r["source"], impl="numpy+ml_dtypes"))
+                      and "median_s" in n]
+    if numpy_speedups:
+        out.append(["2 LLM shapes", ">= 20x numpy+ml_dtypes (both outputs)", f"min {min(numpy_speedups):.1f}x",
+                    _met(min(numpy_speedups) >= 20)])
+    for r in results["row"]:
+        numpy = find(results["row"], case=r["case"], impl="numpy+ml_dtypes")
+        if (r["impl"] == "antiquant" and r["variant"] == "out" and r["threads"] == top and numpy
+                and "median_s" in numpy):
+            out.append([f"3 one row {r['shape'][0]}x{r['shape'][1]}",
+                        f"{r['source']}: out= faster than numpy, {top} threads",
+                        f"{us(r)} us vs {us(numpy)} us", _met(r["median_s"] < numpy["median_s"])])
+    return out
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+TABLES = {
+    "targets": ("Targets (issue 4)", lambda r: table(["target", "criterion", "measured", "met"], targets(r))),
+    "ceiling": ("Copy ceiling", ceiling_table),
+    "dram": ("DRAM-sized streams, antiquant into a preallocated output", dram_table),
+    "dram_peers": ("DRAM-sized streams, allocating and peers", dram_peers_table),
+    "llm": ("LLM weight shapes (bf16 out, per-channel scale + offset)", llm_table),
+    "row": ("One row: per-call cost", row_table),
+    "sweep": ("Size sweep (GB/s)", sweep_tables),
+    "fresh": ("First call in a fresh process", fresh_table),
+    "compile": ("Compile time, kept out of every other timing", compile_table),
+}
+
+
+def markdown(results: dict, *, level: int = 3, tables=tuple(TABLES)) -> str:
+    """The machine, then the chosen tables with a heading each (empty ones left out), then the notes."""
+    parts = [machine(results)]
+    for key in tables:
+        title, make = TABLES[key]
+        body = make(results)
+        if body.count("\n") > 1:
+            parts.append(f"{'#' * level} {title}\n\n{body}")
+    if results.get("notes"):
+        parts.append(f"{'#' * level} Notes\n\n" + "\n".join(f"- {n}" for n in results["notes"]))
+    return "\n\n".join(parts) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__.splitlines()[0])
+    parser.add_argument("results", help="a results.json written by python -m bench")
+    parser.add_argument("--level", type=int, default=3, help="Markdown heading level (default 3)")
+    parser.add_argument("--tables", default=",".join(TABLES),
+                        help=f"tables to print, comma-separated (default all): {','.join(TABLES)}")
+    args = parser.parse_args(argv)
+    tables = [t.strip() for t in args.tables.split(",") if t.strip()]
+    if not tables or any(t not in TABLES for t in tables):
+        print(f"bench.report: error: --tables: expected a comma-separated subset of {', '.join(TABLES)}, "
+              f"got {args.tables!r}", file=sys.stderr)
+        return 2
+    try:
+        with open(args.results) as f:
+            results = json.load(f)
+    except (OSError, json.JSONDecodeError) as err:
+        print(f"bench.report: error: results: cannot read {args.results}: {err}", file=sys.stderr)
+        return 2
+    sys.stdout.write(markdown(results, level=args.level, tables=tables))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Wall-clock timing (``time.perf_counter``): many samples for short calls, median and min of them.
+
+The machine is shared and noisy: the median is the headline, the min shows what the hardware allows.
+Garbage collection is paused while sampling so a collection never lands inside a timed call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import gc
+import statistics
+import sys
+import time
+
+__all__ = ["Timing", "measure", "sample", "threads", "max_threads"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Timing:
+    samples: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def min(self) -> float:
+        return min(self.samples)
+
+    def fields(self, traffic_bytes: int | None = None) -> dict:
+        """JSON fields: seconds, repeats and (given the bytes moved) GB/s from the median and from the min."""
+        out = {"median_s": self.median, "min_s": self.min, "repeats": len(self.samples)}
+        if traffic_bytes:
+            out["gbps"] = traffic_bytes / self.median / 1e9
+            out["gbps_best"] = traffic_bytes / self.min / 1e9
+        return out
+
+
+def sample(fn) -> float:
+    """Seconds taken by one call of ``fn`` (its result is dropped after the clock stops)."""
+    start = time.perf_counter()
+    result = fn()
+    elapsed = time.perf_counter() - start
+    del result
+    return elapsed
+
+
+def measure(fn, *, min_repeat: int = 3, min_time: float = 0.1, max_time: float = 2.0,
+            max_repeat: int = 20000) -> Timing:
+    """Sample ``fn`` until it ran ``min_repeat`` times and ``min_time`` seconds, or ``max_time`` ran out.
+
+    At least one sample is always taken; call ``fn`` once before (warm-up) so compilation is not timed.
+    """
+    samples: list[float] = []
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        total = 0.0
+        while True:
+            samples.append(sample(fn))
+            total += samples[-1]
+            enough = len(samples) >= min_repeat and total >= min_time
+            if enough or total >= max_time or len(samples) >= max_repeat:
+                break
+    finally:
+        if enabled:
+            gc.enable()
+    return Timing(tuple(samples))
+
+
+def max_threads() -> int:
+    """Threads Numba may use in this process (NUMBA_NUM_THREADS, by default the number of CPUs)."""
+    import numba
+    return numba.config.NUMBA_NUM_THREADS
+
+
+@contextlib.contextmanager
+def threads(n: int):
+    """Run Numba (and torch, if imported) on ``n`` threads; restore the previous counts afterwards."""
+    import numba
+    torch = sys.modules.get("torch")
+    before = numba.get_num_threads(), torch.get_num_threads() if torch else None
+    numba.set_num_threads(n)
+    if torch:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before[0])
+        if torch:
+            torch.set_num_threads(before[1])
