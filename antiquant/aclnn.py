@@ -9,7 +9,6 @@ non-contiguous x or y, so kernels only ever see contiguous data.
 from __future__ import annotations
 
 import dataclasses
-import glob
 import operator
 import threading
 
@@ -27,22 +26,6 @@ __all__ = [
 ]
 
 ALIGN = 512  # workspace regions start on GM-block boundaries
-
-
-def _last_level_cache_bytes(default: int = 32 << 20) -> int:
-    """The CPU's largest cache (Linux sysfs), or ``default`` where it cannot be read."""
-    sizes = []
-    for path in glob.glob("/sys/devices/system/cpu/cpu0/cache/index*/size"):
-        try:
-            text = open(path).read().strip().upper()
-            sizes.append(int(text.rstrip("KMG")) << {"K": 10, "M": 20, "G": 30}.get(text[-1:], 0))
-        except (OSError, ValueError):
-            continue
-    return max(sizes, default=default)
-
-
-# Outputs at least this large are written with streaming stores: they cannot stay cached anyway.
-STREAM_MIN_BYTES = _last_level_cache_bytes() // 2
 # Outputs smaller than this run on the calling thread: waking the thread team costs more than it saves
 # (about 2 us idle, a scheduler time slice on a busy machine).
 PARALLEL_MIN_ELEMENTS = 1 << 15
@@ -129,7 +112,6 @@ class Launch:
     per_channel: bool
     has_offset: bool
     sqrt_mode: bool
-    streaming: bool
     parallel: bool
     workspace_size: int
     regions: dict
@@ -138,7 +120,7 @@ class Launch:
     def of(cls, call: CheckedCall, plan: tiling.TilePlan, mode: str) -> "Launch":
         size, regions = _layout(call, plan)
         return cls(plan, mode, _source_name(call), call.dst_type == DataType.BF16, call.per_channel,
-                   call.offset is not None, call.sqrt_mode, call.y.array.nbytes >= STREAM_MIN_BYTES, call.numel >= PARALLEL_MIN_ELEMENTS,
+                   call.offset is not None, call.sqrt_mode, call.numel >= PARALLEL_MIN_ELEMENTS,
                    size, regions)
 
     def run(self, x: np.ndarray, scale: np.ndarray, offset: np.ndarray | None, y: np.ndarray,
@@ -159,7 +141,7 @@ class Launch:
         args = (x.reshape(dim0, -1).view(kernels.SOURCES[self.source].storage), scale, offset,
                 y_out.view(np.uint16).reshape(dim0, dim1), self.plan.tile_table)
         if self.mode == "fused":
-            kernels.fused_kernel(*flags, streaming=self.streaming, parallel=self.parallel)(*args)
+            kernels.fused_kernel(*flags, parallel=self.parallel)(*args)
         else:
             ub = np.empty((self.plan.block_dim, self.plan.ub_bytes), np.uint8)
             kernels.staged_kernel(*flags)(*args, self.plan.core_offsets, ub, _ub_layout(self.plan))

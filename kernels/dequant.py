@@ -14,7 +14,6 @@ import numpy as np
 from numba import njit, prange
 
 from .bits import bf16_bits, f16_bits_hw, f16_bits_sw, signed_nibble, target_has_f16c
-from .stream import stream_copy, stream_fence
 from .vector import prefer_512bit_vectors
 
 __all__ = ["SOURCES", "Source", "dequant_span", "fused_kernel", "KERNEL_OPTIONS"]
@@ -78,24 +77,19 @@ def dequant_span(xs, ys, scale, offset, n, group, nibbles, per_channel, has_offs
             ys[c] = round_to(v * scale[k], bf16, hw_f16)
 
 
-STREAM_CHUNK = 4096  # elements computed into a cached buffer before they are streamed out (8 KiB)
-
-
 @functools.lru_cache(maxsize=None)
-def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, streaming: bool = False,
-                 parallel: bool = True, hw_f16: bool | None = None):
+def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, parallel: bool = True,
+                 hw_f16: bool | None = None):
     """The specialisation for one combination; compiled (or loaded from cache) on its first call.
 
     Call it as ``kernel(x2d, scale, offset, y2d, tiles)``: x2d the storage of the ``[dim0, dim1]`` view,
     y2d uint16 ``[dim0, dim1]``, both C-contiguous; tiles int64 rows ``(core, row0, nrows, col0, ncols)``
-    with col0 and ncols multiples of the source's group. ``streaming`` writes y with non-temporal stores
-    (for outputs larger than the last-level cache); ``parallel=False`` runs on the calling thread (for
-    work too small to pay for waking the thread team).
+    with col0 and ncols multiples of the source's group. ``parallel=False`` runs on the calling thread
+    (for work too small to pay for waking the thread team).
     """
     src = SOURCES[source]
     group, nibbles = src.group, src.nibbles
     hw = target_has_f16c() if hw_f16 is None else hw_f16
-    chunk = STREAM_CHUNK
 
     @njit(**dict(KERNEL_OPTIONS, parallel=parallel))
     def fused(x, scale, offset, y, tiles):
@@ -107,21 +101,9 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, s
             row0, nrows, col0, ncols = tiles[t, 1], tiles[t, 2], tiles[t, 3], tiles[t, 4]
             s = scale[col0:col0 + ncols] if per_channel else scale
             o = offset[col0:col0 + ncols] if per_channel and has_offset else offset
-            buffer = np.empty(chunk if streaming else 0, np.uint16)
             for r in range(nrows):
                 xs = x[row0 + r][col0 // group:(col0 + ncols) // group]
                 ys = y[row0 + r][col0:col0 + ncols]
-                if not streaming:
-                    dequant_span(xs, ys, s, o, ncols, group, nibbles, per_channel, has_offset, bf16, hw)
-                    continue
-                for c0 in range(0, ncols, chunk):
-                    n = min(chunk, ncols - c0)
-                    sc = s[c0:c0 + n] if per_channel else s
-                    oc = o[c0:c0 + n] if per_channel and has_offset else o
-                    dequant_span(xs[c0 // group:(c0 + n) // group], buffer, sc, oc, n, group, nibbles,
-                                 per_channel, has_offset, bf16, hw)
-                    stream_copy(buffer, ys[c0:c0 + n], n)
-            if streaming:
-                stream_fence()
+                dequant_span(xs, ys, s, o, ncols, group, nibbles, per_channel, has_offset, bf16, hw)
 
     return fused
