@@ -131,20 +131,16 @@ def names() -> list[str]:
 
 
 # Clock: Ascend 910B AI-core clock ~1.8 GHz, 310P ~1.08 GHz (approx., public figures).
-register(Platform(
+_A2 = register(Platform(
     name="Ascend910B",
     products="Atlas A2 training / Atlas 800I A2 inference (910B1, 910B2)",
     vector_cores=48, ub_bytes=196_608, sys_workspace_bytes=16 * MIB,
     hbm_bytes_per_s=1.6e12, clock_hz=1.8e9,
     x_dtypes=_A2_X, scale_dtypes=_A2_SCALE, y_dtypes=_A2_Y,
 ))
-register(Platform(
-    name="Ascend910B4",
-    products="Atlas A2 (910B3, 910B4)",
-    vector_cores=40, ub_bytes=196_608, sys_workspace_bytes=16 * MIB,
-    hbm_bytes_per_s=0.8e12, clock_hz=1.8e9,
-    x_dtypes=_A2_X, scale_dtypes=_A2_SCALE, y_dtypes=_A2_Y,
-))
+# The smaller Atlas A2 parts: the same core, fewer vector cores, less HBM bandwidth.
+register(dataclasses.replace(_A2, name="Ascend910B4", products="Atlas A2 (910B3, 910B4)", vector_cores=40,
+                             hbm_bytes_per_s=0.8e12))
 register(Platform(
     name="Ascend310P",
     products="Atlas inference series (310P3)",
