@@ -101,3 +101,19 @@ def test_user_errors_are_one_line_with_exit_2(capsys, argv, message):
         code = exc.code
     out, err = capsys.readouterr()
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_closed_pipe_is_not_an_error(monkeypatch, capsys):
+    """`antiquant plan ... | head`: the reader leaving early ends the command quietly."""
+    from antiquant import cli
+
+    class ClosedPipe:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr("sys.stdout", ClosedPipe())
+    assert cli.main(["plan", "64x512"]) == 0
+    assert "error" not in capsys.readouterr().err
