@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 
 from . import platforms
 from .aclnn import prepare
-from .dtypes import AclnnError, DataType, Status, numpy_dtype_of
+from .dtypes import DTYPE_NAMES, AclnnError, DataType, Status, datatype_of, numpy_dtype_of
 from .tensor import AclTensor
-from .validation import expected_y_shape, overlaps
+from .validation import check_apart, expected_y_shape
 
 __all__ = ["ascend_anti_quant", "dst_type_code"]
 
-_DST_ALIASES = {
-    "float16": DataType.FLOAT16, "fp16": DataType.FLOAT16, "half": DataType.FLOAT16,
-    "bfloat16": DataType.BF16, "bf16": DataType.BF16,
-    np.dtype(np.float16): DataType.FLOAT16, np.dtype(ml_dtypes.bfloat16): DataType.BF16,
-}
+_DST_TYPES = (DataType.FLOAT16, DataType.BF16)
 
 
 def dst_type_code(dst_type) -> DataType:
@@ -25,18 +20,18 @@ def dst_type_code(dst_type) -> DataType:
     if isinstance(dst_type, (bool, np.bool_)):
         pass
     elif isinstance(dst_type, (int, np.integer)):
-        if int(dst_type) in (DataType.FLOAT16, DataType.BF16):
+        if int(dst_type) in _DST_TYPES:
             return DataType(int(dst_type))
     elif isinstance(dst_type, str):
-        if dst_type.lower() in _DST_ALIASES:
-            return _DST_ALIASES[dst_type.lower()]
+        if DTYPE_NAMES.get(dst_type.lower()) in _DST_TYPES:
+            return DTYPE_NAMES[dst_type.lower()]
     elif isinstance(dst_type, (type, np.dtype)):  # a dtype or scalar type, not an array or a scalar value
         try:
-            dtype = np.dtype(dst_type)
+            code = datatype_of(dst_type)
         except TypeError:
-            dtype = None
-        if dtype in _DST_ALIASES:
-            return _DST_ALIASES[dtype]
+            code = None
+        if code in _DST_TYPES:
+            return code
     raise AclnnError(Status.ACLNN_ERR_PARAM_INVALID,
                      f"dst_type: expected 1 / 'float16' / numpy.float16 or 27 / 'bfloat16' / ml_dtypes.bfloat16, "
                      f"got {dst_type!r}")
@@ -72,7 +67,7 @@ def ascend_anti_quant(x, scale, offset=None, *, dst_type=1, sqrt_mode=False, out
     cached = _LAUNCHES.get(key) if key is not None else None
     if cached is not None:
         launch, y_shape, y_dtype = cached
-        y = np.empty(y_shape, y_dtype) if out is None else _apart_from_inputs(out, x, scale, offset)
+        y = np.empty(y_shape, y_dtype) if out is None else check_apart(out, x, scale, offset, "out")
         launch.run(x, scale, offset, y, _workspace(launch.workspace_size))
         return y
     xt = _tensor("x", x)
@@ -131,9 +126,3 @@ def _remember(key: tuple, value: tuple) -> None:
     _LAUNCHES[key] = value
 
 
-def _apart_from_inputs(out: np.ndarray, *inputs) -> np.ndarray:
-    for name, a in zip(("x", "scale", "offset"), inputs):
-        if a is not None and overlaps(out, a):
-            raise AclnnError(Status.ACLNN_ERR_PARAM_INVALID,
-                             f"out: expected memory apart from the inputs, but it overlaps {name}")
-    return out

@@ -21,6 +21,7 @@ __all__ = [
     "unpack_int4",
     "datatype_of",
     "numpy_dtype_of",
+    "DTYPE_NAMES",
 ]
 
 
@@ -103,6 +104,15 @@ _NUMPY_TO_ACL = {
     np.dtype(ml_dtypes.int4): DataType.INT4,
 }
 _ACL_TO_NUMPY = {acl: dt for dt, acl in _NUMPY_TO_ACL.items()}
+
+
+# Names users and the CLI give dtypes ("bfloat16", "fp16", ...), lower case.
+DTYPE_NAMES = {
+    "int4": DataType.INT4, "int8": DataType.INT8, "int32": DataType.INT32,
+    "float": DataType.FLOAT, "float32": DataType.FLOAT,
+    "float16": DataType.FLOAT16, "fp16": DataType.FLOAT16, "half": DataType.FLOAT16,
+    "bfloat16": DataType.BF16, "bf16": DataType.BF16,
+}
 
 
 def datatype_of(dtype) -> DataType | None:

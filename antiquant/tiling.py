@@ -17,7 +17,7 @@ from typing import Callable, Iterator, NamedTuple
 import numpy as np
 
 from . import platforms
-from .dtypes import DataType
+from .dtypes import DTYPE_NAMES, DataType
 
 __all__ = ["TilePlan", "Problem", "Strategy", "UbRegion", "plan", "plan_problem", "STRATEGIES", "TILING_FIELDS",
            "Mode"]
@@ -491,14 +491,12 @@ STRATEGIES: dict[str, Callable[[Problem, int, int, Strategy], Layout]] = {
 def _dtype(value, what: str) -> DataType:
     if isinstance(value, DataType):
         return value
-    names = {"int4": DataType.INT4, "int8": DataType.INT8, "int32": DataType.INT32, "float": DataType.FLOAT,
-             "float32": DataType.FLOAT, "bfloat16": DataType.BF16, "bf16": DataType.BF16,
-             "float16": DataType.FLOAT16, "fp16": DataType.FLOAT16}
-    if isinstance(value, str) and value.lower() in names:
-        return names[value.lower()]
+    if isinstance(value, str) and value.lower() in DTYPE_NAMES:
+        return DTYPE_NAMES[value.lower()]
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return DataType(int(value))
-    raise ValueError(f"{what}: expected a dtype name ({', '.join(sorted(names))}) or a DataType, got {value!r}")
+    raise ValueError(f"{what}: expected a dtype name ({', '.join(sorted(DTYPE_NAMES))}) or a DataType, "
+                     f"got {value!r}")
 
 
 def plan(x_shape, *, x_dtype, scale_size: int, scale_dtype, has_offset: bool, dst_type, sqrt_mode: bool,

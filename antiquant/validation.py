@@ -152,11 +152,18 @@ def check_layout(x: AclTensor, y: AclTensor, y_name: str = "y") -> None:
         raise _invalid(f"{y_name}: expected a writable array, got a read-only one (flags.writeable is False)")
 
 
+def check_apart(y: np.ndarray, x: np.ndarray, scale: np.ndarray, offset: np.ndarray | None,
+                y_name: str = "y") -> np.ndarray:
+    """``y`` itself if it shares no memory with the inputs; the one check a cached call repeats."""
+    for name, a in (("x", x), ("scale", scale), ("offset", offset)):
+        if a is not None and overlaps(y, a):
+            raise _invalid(f"{y_name}: expected memory apart from the inputs, but it overlaps {name}")
+    return y
+
+
 def check_no_alias(x: AclTensor, scale: AclTensor, offset: AclTensor | None, y: AclTensor,
                    y_name: str = "y") -> None:
-    for name, t in (("x", x), ("scale", scale), ("offset", offset)):
-        if t is not None and overlaps(y.array, t.array):
-            raise _invalid(f"{y_name}: expected memory apart from the inputs, but it overlaps {name}")
+    check_apart(y.array, x.array, scale.array, None if offset is None else offset.array, y_name)
     if _overlaps_itself(y.array):
         raise _invalid(f"{y_name}: expected one memory location per element, but strides {y.array.strides} for "
                        f"shape {y.array.shape} make elements share memory (a broadcast or as_strided view); "
