@@ -8,7 +8,9 @@ constant, so each specialisation compiles to straight-line vector code, and Numb
 from __future__ import annotations
 
 import functools
+import hashlib
 import sys
+from pathlib import Path
 
 import numpy as np
 from numba import njit, prange
@@ -16,10 +18,16 @@ from numba import njit, prange
 from .bits import bf16_bits, f16_bits_hw, f16_bits_sw, signed_nibble, target_has_f16c
 from .vector import prefer_512bit_vectors
 
-__all__ = ["SOURCES", "Source", "dequant_span", "fused_kernel", "KERNEL_OPTIONS"]
+__all__ = ["SOURCES", "Source", "dequant_span", "fused_kernel", "KERNEL_OPTIONS", "SOURCE_DIGEST"]
 
 KERNEL_OPTIONS = dict(parallel=True, nogil=True, fastmath=False, cache=True, error_model="numpy",
                       boundscheck=False)
+
+# Numba keys a kernel's disk cache on its own bytecode and closure values, and checks only the file it is
+# defined in; the arithmetic it inlines lives in the other files here. Every kernel names this digest of
+# the whole package in its closure, so editing or upgrading any of them cannot load stale machine code.
+SOURCE_DIGEST = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(Path(__file__).parent.glob("*.py")))
+                               ).hexdigest()
 
 
 class Source:
@@ -90,12 +98,13 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
     src = SOURCES[source]
     group, nibbles = src.group, src.nibbles
     hw = target_has_f16c() if hw_f16 is None else hw_f16
+    digest = SOURCE_DIGEST
 
     @njit(**dict(KERNEL_OPTIONS, parallel=parallel))
     def fused(x, scale, offset, y, tiles):
         # Numba's disk cache keys on the code and closure values, not on compile options: naming
         # ``parallel`` here makes it a closure value and keeps the serial and parallel builds apart.
-        _ = parallel
+        _ = parallel, digest
         for t in prange(tiles.shape[0]):
             prefer_512bit_vectors()
             row0, nrows, col0, ncols = tiles[t, 1], tiles[t, 2], tiles[t, 3], tiles[t, 4]

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from .bits import target_has_f16c
-from .dequant import KERNEL_OPTIONS, SOURCES, dequant_span
+from .dequant import KERNEL_OPTIONS, SOURCE_DIGEST, SOURCES, dequant_span
 
 __all__ = ["staged_kernel", "LAYOUT_FIELDS"]
 
@@ -35,9 +35,11 @@ def staged_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, 
     group, nibbles, storage, width = src.group, src.nibbles, src.storage.type, src.storage.itemsize
     hw = target_has_f16c() if hw_f16 is None else hw_f16
     stage_offset = per_channel and has_offset
+    digest = SOURCE_DIGEST
 
     @njit(**KERNEL_OPTIONS)
     def staged(x, scale, offset, y, tiles, core_offsets, ub, layout):
+        _ = digest  # see SOURCE_DIGEST
         x_off, x_slot, y_off, y_slot = layout[0], layout[1], layout[2], layout[3]
         s_off, o_off, buffers = layout[4], layout[5], layout[6]
         for c in prange(core_offsets.size - 1):
