@@ -69,17 +69,24 @@ def _source_name(call: CheckedCall) -> str:
     return "int4" if x.packed else "int4_unpacked"
 
 
-def _needs_preparing(t, square: bool) -> bool:
-    """Whether scale/offset must be converted in the workspace: kernels read contiguous float32 only."""
-    return square or t.dtype != DataType.FLOAT or not t.is_contiguous()
+def _lanes(call: CheckedCall, t) -> int:
+    """How many lanes the kernel reads scale/offset ``t`` in (``kernels.dequant_span``): 1 if per-tensor."""
+    return kernels.SOURCES[_source_name(call)].lanes if t.size > 1 else 1
 
 
-def _prepared(array: np.ndarray, region: Region | None, workspace, square: bool) -> np.ndarray:
-    """scale/offset as contiguous float32 (squared in sqrt mode): the array itself, or a workspace copy."""
+def _needs_preparing(t, square: bool, lanes: int) -> bool:
+    """Whether scale/offset must be converted in the workspace: kernels read contiguous float32 only,
+    split into lanes."""
+    return square or t.dtype != DataType.FLOAT or not t.is_contiguous() or lanes > 1
+
+
+def _prepared(array: np.ndarray, region: Region | None, workspace, square: bool, lanes: int) -> np.ndarray:
+    """scale/offset as the kernels read them: float32 ``[lanes, size / lanes]`` (squared in sqrt mode), the
+    array itself or a workspace copy."""
     if region is None:
-        return array
-    values = region.view(workspace, np.float32, (array.size,))
-    np.copyto(values, array, casting="unsafe")
+        return array.reshape(1, -1)
+    values = region.view(workspace, np.float32, (lanes, array.size // lanes))
+    np.copyto(values, array.reshape(-1, lanes).T, casting="unsafe")
     if square:
         with np.errstate(all="ignore"):  # inf, NaN and underflow are results here, as on the NPU, not errors
             np.multiply(values, values, out=values)
@@ -129,8 +136,9 @@ class Launch:
         if self.plan.block_dim == 0:  # an empty tensor: nothing to compute
             return
         r = self.regions
-        scale = _prepared(scale, r.get("scale"), workspace, self.sqrt_mode)
-        offset = scale if offset is None else _prepared(offset, r.get("offset"), workspace, False)
+        lanes = kernels.SOURCES[self.source].lanes if self.per_channel else 1
+        scale = _prepared(scale, r.get("scale"), workspace, self.sqrt_mode, lanes)
+        offset = scale if offset is None else _prepared(offset, r.get("offset"), workspace, False, lanes)
         if "x" in r:
             staged = r["x"].view(workspace, x.dtype, x.shape)
             np.copyto(staged, x)
@@ -138,8 +146,9 @@ class Launch:
         dim0, dim1 = self.plan.dims
         y_out = r["y"].view(workspace, y.dtype, y.shape) if "y" in r else y
         flags = (self.source, self.bf16, self.per_channel, self.has_offset)
-        args = (x.reshape(dim0, -1).view(kernels.SOURCES[self.source].storage), scale, offset,
-                y_out.view(np.uint16).reshape(dim0, dim1), self.plan.tile_table)
+        source = kernels.SOURCES[self.source]
+        args = (x.reshape(dim0, -1).view(source.storage), scale, offset,
+                y_out.view(np.uint16).reshape(dim0, dim1).view(source.unit), self.plan.tile_table)
         if self.mode == "fused":
             kernels.fused_kernel(*flags, parallel=self.parallel)(*args)
         else:
@@ -160,9 +169,9 @@ def _layout(call: CheckedCall, plan: tiling.TilePlan) -> tuple[int, dict[str, Re
         regions[name] = Region(cursor, nbytes)
         cursor += _align(nbytes)
 
-    if _needs_preparing(call.scale, call.sqrt_mode):
+    if _needs_preparing(call.scale, call.sqrt_mode, _lanes(call, call.scale)):
         take("scale", call.scale.size * 4)
-    if call.offset is not None and _needs_preparing(call.offset, False):
+    if call.offset is not None and _needs_preparing(call.offset, False, _lanes(call, call.offset)):
         take("offset", call.offset.size * 4)
     if not call.x.is_contiguous():
         take("x", call.x.array.nbytes)

@@ -31,10 +31,17 @@ SOURCE_DIGEST = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(Path(__fi
 
 
 class Source:
-    """How x is stored: ``group`` int4 (or int8) values per storage element; ``nibbles`` if 4-bit."""
+    """How x is stored: ``group`` int4 (or int8) values per storage element; ``nibbles`` if 4-bit.
+
+    ``lanes`` results go into each store: 2 for sources holding nibble pairs, whose two results are written
+    as one uint32 (low half first, so little-endian only) rather than interleaved from two vectors, which
+    costs shuffles; 1 otherwise. ``unit`` is the dtype y is viewed as for the kernels.
+    """
 
     def __init__(self, name: str, storage: np.dtype, group: int, nibbles: bool):
         self.name, self.storage, self.group, self.nibbles = name, np.dtype(storage), group, nibbles
+        self.lanes = 2 if nibbles and group % 2 == 0 and sys.byteorder == "little" else 1
+        self.unit = np.dtype(np.uint32 if self.lanes == 2 else np.uint16)
 
     def __repr__(self):
         return f"Source({self.name})"
@@ -68,21 +75,50 @@ def round_to(v, bf16, hw_f16):
 
 
 @njit(inline="always")
-def dequant_span(xs, ys, scale, offset, n, group, nibbles, per_channel, has_offset, bf16, hw_f16):
-    """``ys[c] = round((x_c + offset) * scale)`` for the ``n`` elements stored in ``xs``.
+def dequant_span(xs, ys, scale, offset, first, n, group, lanes, nibbles, per_channel, has_offset, bf16, hw_f16):
+    """``y_c = round((x_c + offset) * scale)`` for the ``n`` elements stored in ``xs``.
 
-    ``scale``/``offset`` are float32 (sqrt mode already applied), indexed by column when per-channel and at
-    0 otherwise. One rounding per step, no fused multiply-add (fastmath is off).
+    ``ys`` holds ``lanes`` results per item (``Source.unit``). ``scale``/``offset`` are float32 with sqrt
+    mode already applied: per-channel ``[lanes, columns / lanes]``, lane-major (``[l, m]`` is column
+    ``m * lanes + l``, so each lane reads consecutive values), with the span's items starting at column
+    item ``first``; per-tensor ``[1, 1]``. One rounding per step, no fused multiply-add (fastmath is off).
     """
+    units = group // lanes
+    # Each lane's values as a view starting at the span (loops indexed from 0 vectorise; base + i does not).
+    span = slice(first, first + n // lanes) if per_channel else slice(0, 1)
+    scale_lo, scale_hi = scale[0][span], scale[scale.shape[0] - 1][span]
+    offset_lo, offset_hi = offset[0][span], offset[offset.shape[0] - 1][span]
     for j in range(n // group):
         word = xs[j]
-        for i in range(group):
-            c = j * group + i
-            k = c if per_channel else 0
-            v = np.float32(decode(word, i, nibbles))
-            if has_offset:
-                v = v + offset[k]
-            ys[c] = round_to(v * scale[k], bf16, hw_f16)
+        for u in range(units):
+            item = j * units + u
+            k = item if per_channel else 0
+            packed = np.uint32(0)
+            for lane in range(lanes):
+                v = np.float32(decode(word, u * lanes + lane, nibbles))
+                if has_offset:
+                    v = v + (offset_lo[k] if lane == 0 else offset_hi[k])
+                v = v * (scale_lo[k] if lane == 0 else scale_hi[k])
+                packed |= np.uint32(round_to(v, bf16, hw_f16)) << np.uint32(16 * lane)
+            ys[item] = packed
+
+
+# The fused kernel walks BAND consecutive tiles together, CHUNK_BYTES of each row's output at a time: the
+# chunk's scale/offset columns then stay in L1 across the band's rows instead of streaming from L2 once per
+# row (which took the fill buffers DRAM streams need), and every chunk after a row's first starts on a
+# 64-byte boundary of y, so vector stores never split cache lines.
+BAND = 8
+CHUNK_BYTES = 2048
+LINE = 64
+
+
+@njit(inline="always")
+def chunk_bounds(k, lead, chunk, items):
+    """Items ``[a, b)`` of chunk ``k`` of a row: chunk 0 is the ``lead`` items before y's first line
+    boundary, then whole chunks; empty once past the row."""
+    if k == 0:
+        return 0, min(lead, items)
+    return min(lead + (k - 1) * chunk, items), min(lead + k * chunk, items)
 
 
 @functools.lru_cache(maxsize=None)
@@ -91,12 +127,16 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
     """The specialisation for one combination; compiled (or loaded from cache) on its first call.
 
     Call it as ``kernel(x2d, scale, offset, y2d, tiles)``: x2d the storage of the ``[dim0, dim1]`` view,
-    y2d uint16 ``[dim0, dim1]``, both C-contiguous; tiles int64 rows ``(core, row0, nrows, col0, ncols)``
+    y2d its ``[dim0, dim1]`` output bits viewed as ``Source.unit``, scale/offset 2-D as ``dequant_span``
+    reads them, all C-contiguous; tiles int64 rows ``(core, row0, nrows, col0, ncols)``
     with col0 and ncols multiples of the source's group. ``parallel=False`` runs on the calling thread
     (for work too small to pay for waking the thread team).
     """
     src = SOURCES[source]
-    group, nibbles = src.group, src.nibbles
+    group, lanes, nibbles = src.group, src.lanes, src.nibbles
+    units = group // lanes                      # items per storage word: chunks hold whole words
+    unit_bytes = src.unit.itemsize
+    chunk = CHUNK_BYTES // unit_bytes
     hw = target_has_f16c() if hw_f16 is None else hw_f16
     digest = SOURCE_DIGEST
 
@@ -105,14 +145,23 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
         # Numba's disk cache keys on the code and closure values, not on compile options: naming
         # ``parallel`` here makes it a closure value and keeps the serial and parallel builds apart.
         _ = parallel, digest
-        for t in prange(tiles.shape[0]):
+        for band in prange((tiles.shape[0] + BAND - 1) // BAND):
             prefer_512bit_vectors()
-            row0, nrows, col0, ncols = tiles[t, 1], tiles[t, 2], tiles[t, 3], tiles[t, 4]
-            s = scale[col0:col0 + ncols] if per_channel else scale
-            o = offset[col0:col0 + ncols] if per_channel and has_offset else offset
-            for r in range(nrows):
-                xs = x[row0 + r][col0 // group:(col0 + ncols) // group]
-                ys = y[row0 + r][col0:col0 + ncols]
-                dequant_span(xs, ys, s, o, ncols, group, nibbles, per_channel, has_offset, bf16, hw)
+            t0, t1 = band * BAND, min(tiles.shape[0], (band + 1) * BAND)
+            widest = 0
+            for t in range(t0, t1):
+                widest = max(widest, tiles[t, 4] // lanes)
+            for k in range((widest + chunk - 1) // chunk + 1):
+                for t in range(t0, t1):
+                    row0, nrows, col0, ncols = tiles[t, 1], tiles[t, 2], tiles[t, 3], tiles[t, 4]
+                    first, items = col0 // lanes, ncols // lanes
+                    for r in range(row0, row0 + nrows):
+                        yr = y[r][first:first + items]
+                        lead = (-yr.ctypes.data) % LINE // unit_bytes
+                        a, b = chunk_bounds(k, (lead + units - 1) // units * units, chunk, items)
+                        if a < b:
+                            xs = x[r][(first + a) // units:(first + b) // units]
+                            dequant_span(xs, yr[a:b], scale, offset, first + a, (b - a) * lanes, group, lanes,
+                                         nibbles, per_channel, has_offset, bf16, hw)
 
     return fused

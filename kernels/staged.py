@@ -28,11 +28,12 @@ def staged_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, 
     """The staged specialisation for one combination.
 
     Call it as ``kernel(x2d, scale, offset, y2d, tiles, core_offsets, ub, layout)``: arguments as for
-    ``fused_kernel``, plus ``core_offsets`` (core ``c`` runs ``tiles[core_offsets[c]:core_offsets[c+1]]``),
+    ``fused_kernel`` (y2d in ``Source.unit``), plus ``core_offsets`` (core ``c`` runs ``tiles[core_offsets[c]:core_offsets[c+1]]``),
     ``ub`` uint8 ``[cores, ub_bytes]`` scratch and ``layout`` int64 per ``LAYOUT_FIELDS``.
     """
     src = SOURCES[source]
-    group, nibbles, storage, width = src.group, src.nibbles, src.storage.type, src.storage.itemsize
+    group, lanes, nibbles, storage, width = src.group, src.lanes, src.nibbles, src.storage.type, src.storage.itemsize
+    unit = src.unit.type
     hw = target_has_f16c() if hw_f16 is None else hw_f16
     stage_offset = per_channel and has_offset
     digest = SOURCE_DIGEST
@@ -50,21 +51,22 @@ def staged_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, 
                 slot = (t - core_offsets[c]) % buffers
                 row0, nrows, col0, ncols = tiles[t, 1], tiles[t, 2], tiles[t, 3], tiles[t, 4]
                 first, words = col0 // group, (col0 + ncols) // group - col0 // group
+                items, y_first = ncols // lanes, col0 // lanes
                 xs = u[x_off + slot * x_slot:x_off + slot * x_slot + nrows * words * width].view(storage)
-                ys = u[y_off + slot * y_slot:y_off + slot * y_slot + nrows * ncols * 2].view(np.uint16)
+                ys = u[y_off + slot * y_slot:y_off + slot * y_slot + nrows * ncols * 2].view(unit)
                 for r in range(nrows):                                      # MTE2: x tile -> UB slot
                     xs[r * words:(r + 1) * words] = x[row0 + r, first:first + words]
                 if per_channel and (col0 != last_col0 or ncols != last_ncols):   # MTE2: the tile's columns
-                    s = u[s_off:s_off + ncols * 4].view(np.float32)
-                    s[:] = scale[col0:col0 + ncols]
+                    s = u[s_off:s_off + ncols * 4].view(np.float32).reshape(lanes, items)
+                    s[:, :] = scale[:, y_first:y_first + items]
                     if stage_offset:
-                        o = u[o_off:o_off + ncols * 4].view(np.float32)
-                        o[:] = offset[col0:col0 + ncols]
+                        o = u[o_off:o_off + ncols * 4].view(np.float32).reshape(lanes, items)
+                        o[:, :] = offset[:, y_first:y_first + items]
                     last_col0, last_ncols = col0, ncols
                 for r in range(nrows):                                      # vector: UB x slot -> UB y slot
-                    dequant_span(xs[r * words:(r + 1) * words], ys[r * ncols:(r + 1) * ncols], s, o, ncols,
-                                 group, nibbles, per_channel, has_offset, bf16, hw)
+                    dequant_span(xs[r * words:(r + 1) * words], ys[r * items:(r + 1) * items], s, o, 0, ncols,
+                                 group, lanes, nibbles, per_channel, has_offset, bf16, hw)
                 for r in range(nrows):                                      # MTE3: UB y slot -> y
-                    y[row0 + r, col0:col0 + ncols] = ys[r * ncols:(r + 1) * ncols]
+                    y[row0 + r, y_first:y_first + items] = ys[r * items:(r + 1) * items]
 
     return staged

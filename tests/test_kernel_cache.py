@@ -17,7 +17,7 @@ PROBE = textwrap.dedent("""
     from kernels import fused_kernel
     kernel = fused_kernel("int8", True, False, False, parallel=False)
     x = np.ones((1, 16), np.int8)
-    scale = np.full(1, 1 + 2.0 ** -8, np.float32)   # 1 + 2**-8: a bfloat16 tie, rounds to even (1.0)
+    scale = np.full((1, 1), 1 + 2.0 ** -8, np.float32)   # 1 + 2**-8: a bfloat16 tie, rounds to even (1.0)
     y = np.zeros((1, 16), np.uint16)
     kernel(x, scale, scale, y, np.array([[0, 0, 1, 0, 16]], np.int64))
     print(hex(int(y[0, 0])), sum(kernel.stats.cache_hits.values()))
