@@ -86,10 +86,7 @@ def _prepared(array: np.ndarray, region: Region | None, workspace, square: bool,
     if region is None:
         return array.reshape(1, -1)
     values = region.view(workspace, np.float32, (lanes, array.size // lanes))
-    np.copyto(values, array.reshape(-1, lanes).T, casting="unsafe")
-    if square:
-        with np.errstate(all="ignore"):  # inf, NaN and underflow are results here, as on the NPU, not errors
-            np.multiply(values, values, out=values)
+    kernels.split_lanes(np.ascontiguousarray(array, np.float32), values, square)  # Numba: inf/NaN raise nothing
     return values
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from . import platforms
@@ -88,8 +90,22 @@ def ascend_anti_quant(x, scale, offset=None, *, dst_type=1, sqrt_mode=False, out
     return yt.array
 
 
+# Each thread keeps its last workspace of up to this size: its pages stay mapped, so a small call does not
+# fault in fresh pages for its scale/offset copies on every call (that doubled a one-row call's time).
+WORKSPACE_REUSE_MAX = 32 << 20
+_scratch = threading.local()
+
+
 def _workspace(nbytes: int) -> np.ndarray | None:
-    return np.empty(nbytes, np.uint8) if nbytes else None
+    """A workspace for one synchronous call on this thread: the thread's kept one when it is big enough."""
+    if not nbytes:
+        return None
+    if nbytes > WORKSPACE_REUSE_MAX:
+        return np.empty(nbytes, np.uint8)
+    kept = getattr(_scratch, "workspace", None)
+    if kept is None or kept.size < nbytes:
+        kept = _scratch.workspace = np.empty(nbytes, np.uint8)
+    return kept[:nbytes]
 
 
 # Validated launches by call signature, as CANN caches executors: a repeated call with tensors described

@@ -5,6 +5,7 @@
 """
 
 from .dequant import SOURCES, fused_kernel
+from .layout import split_lanes
 from .staged import LAYOUT_FIELDS, staged_kernel
 
-__all__ = ["SOURCES", "fused_kernel", "staged_kernel", "LAYOUT_FIELDS"]
+__all__ = ["SOURCES", "fused_kernel", "staged_kernel", "LAYOUT_FIELDS", "split_lanes"]
