@@ -24,7 +24,7 @@ from .ceiling import copy_buffers, widen_copy
 from .machine import OtherLoad, describe, l3_bytes, versions
 from .peers import PEERS, Antiquant, Impl, mismatch
 from .report import COPY
-from .timing import Timing, max_threads, measure, sample, threads
+from .timing import Timing, max_threads, measure, measure_together, sample, threads
 
 __all__ = ["Config", "SECTIONS", "SCHEMA", "preset", "run_suite", "parse_threads"]
 
@@ -144,14 +144,15 @@ class Run:
             self.compiles.append({**where, "impl": impl.name, "variant": variant, "compile_s": bound.compile_s})
         return bound
 
-    def measure_impl(self, impl: Impl, inputs: Inputs, variant: str, expected: np.ndarray | None,
-                     where: dict, **limits) -> dict | None:
-        """Bind, run once and check against ``expected`` bits, then time; a mismatch is recorded, not timed."""
+    def checked(self, impl: Impl, inputs: Inputs, variant: str, expected: np.ndarray | None,
+                where: dict) -> tuple[dict, object] | None:
+        """Bind and run once (the warm-up), checking against ``expected`` bits: the record so far and the
+        bound call to time, or None for the call when it differs (recorded, not timed)."""
         record = {**where, "impl": impl.name, "variant": variant, "traffic_bytes": inputs.traffic}
         bound = self._bind(impl, inputs, variant, where)
         if bound is None:
             return None
-        bits = bound.bits(bound.call())  # also the warm-up
+        bits = bound.bits(bound.call())
         if expected is not None:
             problem = mismatch(bits, expected, inputs.case.dst)
             record["exact"] = problem is None
@@ -160,9 +161,19 @@ class Run:
                 self.notes.append(f"{impl.name} ({variant}) on {inputs.case.label} {inputs.y_shape}: output "
                                   f"differs from antiquant, not timed: {problem}")
                 self.log(f"  {impl.name} ({variant}): MISMATCH, not timed")
-                return record
-        record.update(self._time(bound.call, inputs.traffic, **limits))
-        self.log(f"  {impl.name} ({variant}, {where.get('threads')} threads): {_gbps(record)}")
+                return record, None
+        return record, bound.call
+
+    def measure_impl(self, impl: Impl, inputs: Inputs, variant: str, expected: np.ndarray | None,
+                     where: dict, **limits) -> dict | None:
+        """Bind, run once and check against ``expected`` bits, then time; a mismatch is recorded, not timed."""
+        checked = self.checked(impl, inputs, variant, expected, where)
+        if checked is None:
+            return None
+        record, call = checked
+        if call is not None:
+            record.update(self._time(call, inputs.traffic, **limits))
+            self.log(f"  {impl.name} ({variant}, {where.get('threads')} threads): {_gbps(record)}")
         return record
 
     def peer_records(self, inputs: Inputs, expected: np.ndarray, where: dict, peers=None, **limits) -> list:
@@ -245,7 +256,8 @@ class Run:
         return [r for r in records if r is not None]
 
     def llm(self) -> list[dict]:
-        """LLM weight shapes, int8 and int4 -> bf16, per-channel scale and offset, with and without allocation."""
+        """LLM weight shapes, int8 and int4 -> bf16, per-channel scale and offset, with and without allocation;
+        antiquant and its peers timed round by round, side by side."""
         records = []
         with threads(self.top):
             for rows, cols, source in self.config.llm_shapes:
@@ -253,9 +265,21 @@ class Run:
                 inputs = make_inputs(case, rows, cols, seed=rows + cols)
                 where = {**case.fields(), "shape": [rows, cols], "threads": self.top}
                 self.log(f"llm: {rows}x{cols} {source}")
-                ours, expected = self.ours_records(inputs, where, min_repeat=5)
-                records += ours + self.peer_records(inputs, expected, where, min_repeat=5)
-        return [r for r in records if r is not None]
+                expected = self.ours.bind(inputs, "out").call().view(np.uint16)
+                contenders = [self.checked(impl, inputs, variant, expected, where)
+                              for impl in [self.ours] + self.peers for variant in impl.variants]
+                contenders = [c for c in contenders if c is not None]
+                calls = {i: call for i, (_, call) in enumerate(contenders) if call is not None}
+                timings = measure_together(calls, min_repeat=5, min_time=self.config.min_time,
+                                           max_time=self.config.max_time)
+                for i, (record, _) in enumerate(contenders):
+                    if i in timings:
+                        record.update(timings[i].fields(inputs.traffic))
+                        self.log(f"  {record['impl']} ({record['variant']}): {_gbps(record)}")
+                    if record["impl"] == self.ours.name and record["variant"] == "out":
+                        record["exact"] = self._check_ours(inputs, expected)
+                    records.append(record)
+        return records
 
     def row(self) -> list[dict]:
         """One row, per thread count: the Pythonic and two-phase APIs' per-call cost against numpy and torch."""
