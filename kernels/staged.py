@@ -58,10 +58,11 @@ def staged_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, 
                     xs[r * words:(r + 1) * words] = x[row0 + r, first:first + words]
                 if per_channel and (col0 != last_col0 or ncols != last_ncols):   # MTE2: the tile's columns
                     s = u[s_off:s_off + ncols * 4].view(np.float32).reshape(lanes, items)
-                    s[:, :] = scale[:, y_first:y_first + items]
-                    if stage_offset:
-                        o = u[o_off:o_off + ncols * 4].view(np.float32).reshape(lanes, items)
-                        o[:, :] = offset[:, y_first:y_first + items]
+                    o = u[o_off:o_off + ncols * 4].view(np.float32).reshape(lanes, items) if stage_offset else o
+                    for lane in range(lanes):   # row by row: contiguous copies (a 2-D slice copy is 3x slower)
+                        s[lane][:] = scale[lane][y_first:y_first + items]
+                        if stage_offset:
+                            o[lane][:] = offset[lane][y_first:y_first + items]
                     last_col0, last_ncols = col0, ncols
                 for r in range(nrows):                                      # vector: UB x slot -> UB y slot
                     dequant_span(xs[r * words:(r + 1) * words], ys[r * items:(r + 1) * items], s, o, 0, ncols,
