@@ -52,27 +52,16 @@ def measure(fn, *, min_repeat: int = 3, min_time: float = 0.1, max_time: float =
 
     At least one sample is always taken; call ``fn`` once before (warm-up) so compilation is not timed.
     """
-    samples: list[float] = []
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        total = 0.0
-        while True:
-            samples.append(sample(fn))
-            total += samples[-1]
-            enough = len(samples) >= min_repeat and total >= min_time
-            if enough or total >= max_time or len(samples) >= max_repeat:
-                break
-    finally:
-        if enabled:
-            gc.enable()
-    return Timing(tuple(samples))
+    return measure_together({0: fn}, min_repeat=min_repeat, min_time=min_time, max_time=max_time,
+                            max_repeat=max_repeat)[0]
 
 
-def measure_together(fns: dict, *, min_repeat: int = 3, min_time: float = 0.1, max_time: float = 2.0) -> dict:
+def measure_together(fns: dict, *, min_repeat: int = 3, min_time: float = 0.1, max_time: float = 2.0,
+                     max_repeat: int = 20000) -> dict:
     """``measure`` for several calls at once, one sample of each per round, so a slow spell of a shared
     machine lands on all of them rather than on whichever ran then. Each stops as ``measure`` would."""
     samples = {key: [] for key in fns}
+    totals = dict.fromkeys(fns, 0.0)
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -80,9 +69,10 @@ def measure_together(fns: dict, *, min_repeat: int = 3, min_time: float = 0.1, m
         while running:
             for key in running:
                 samples[key].append(sample(fns[key]))
+                totals[key] += samples[key][-1]
             running = [key for key in running
-                       if not ((len(samples[key]) >= min_repeat and sum(samples[key]) >= min_time)
-                               or sum(samples[key]) >= max_time)]
+                       if not ((len(samples[key]) >= min_repeat and totals[key] >= min_time)
+                               or totals[key] >= max_time or len(samples[key]) >= max_repeat)]
     finally:
         if enabled:
             gc.enable()

@@ -15,7 +15,7 @@ from bench.cases import ALL_CASES, Case, make_inputs
 from bench.peers import NumpyPeer, TorchCompile, TorchEager, mismatch
 from bench.plot import write_plot
 from bench.suite import SECTIONS, parse_threads, preset, run_suite
-from bench.timing import max_threads
+from bench.timing import max_threads, measure_together
 from conftest import assert_same_bits
 
 TIMED = {"median_s", "min_s", "repeats"}
@@ -190,3 +190,16 @@ def test_bad_thread_counts_are_one_line_user_errors(capsys):
     assert err.count("\n") == 1 and "--threads: expected comma-separated counts between 1 and" in err
     with pytest.raises(ValueError, match="--threads"):
         parse_threads("two")
+
+
+def test_measure_together_takes_one_sample_of_each_per_round_and_stops_each_on_its_own():
+    """Round-robin sampling (the LLM section's side by side timing); a slow call stops at max_time."""
+    import time
+    order = []
+    fast = lambda: order.append("fast")                                  # noqa: E731
+    slow = lambda: (order.append("slow"), time.sleep(0.03))              # noqa: E731
+    timings = measure_together({"fast": fast, "slow": slow}, min_repeat=4, min_time=0.0, max_time=0.05)
+    assert order[:4] == ["fast", "slow", "fast", "slow"]
+    assert timings["slow"].samples and len(timings["slow"].samples) == 2  # 0.06 s >= max_time after two
+    assert len(timings["fast"].samples) == 4
+    assert order.count("fast") == 4 and order.count("slow") == 2
