@@ -2,7 +2,8 @@
 
 ``aclnnAscendAntiQuantGetWorkspaceSize`` validates, plans and binds an executor; ``aclnnAscendAntiQuant``
 runs it on a ``Stream`` using the caller's workspace. The workspace is real memory: after the platform's
-system workspace it holds the float32 scale/offset (sqrt mode applied) and staging copies of any
+system workspace it holds the float32 scale/offset (sqrt mode applied, split into the kernels' lanes) and
+staging copies of any
 non-contiguous x or y, so kernels only ever see contiguous data.
 """
 
@@ -69,9 +70,9 @@ def _source_name(call: CheckedCall) -> str:
     return "int4" if x.packed else "int4_unpacked"
 
 
-def _lanes(call: CheckedCall, t) -> int:
-    """How many lanes the kernel reads scale/offset ``t`` in (``kernels.dequant_span``): 1 if per-tensor."""
-    return kernels.SOURCES[_source_name(call)].lanes if t.size > 1 else 1
+def _lanes(source: str, per_channel: bool) -> int:
+    """How many lanes the kernels read scale/offset in (``kernels.dequant_span``): 1 if per-tensor."""
+    return kernels.SOURCES[source].lanes if per_channel else 1
 
 
 def _needs_preparing(t, square: bool, lanes: int) -> bool:
@@ -133,7 +134,7 @@ class Launch:
         if self.plan.block_dim == 0:  # an empty tensor: nothing to compute
             return
         r = self.regions
-        lanes = kernels.SOURCES[self.source].lanes if self.per_channel else 1
+        lanes = _lanes(self.source, self.per_channel)
         scale = _prepared(scale, r.get("scale"), workspace, self.sqrt_mode, lanes)
         offset = scale if offset is None else _prepared(offset, r.get("offset"), workspace, False, lanes)
         if "x" in r:
@@ -166,9 +167,10 @@ def _layout(call: CheckedCall, plan: tiling.TilePlan) -> tuple[int, dict[str, Re
         regions[name] = Region(cursor, nbytes)
         cursor += _align(nbytes)
 
-    if _needs_preparing(call.scale, call.sqrt_mode, _lanes(call, call.scale)):
+    lanes = _lanes(_source_name(call), call.per_channel)
+    if _needs_preparing(call.scale, call.sqrt_mode, lanes):
         take("scale", call.scale.size * 4)
-    if call.offset is not None and _needs_preparing(call.offset, False, _lanes(call, call.offset)):
+    if call.offset is not None and _needs_preparing(call.offset, False, lanes):
         take("offset", call.offset.size * 4)
     if not call.x.is_contiguous():
         take("x", call.x.array.nbytes)

@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 
-from . import platforms
+from . import platforms, tiling
 from .aclnn import prepare
 from .dtypes import DTYPE_NAMES, AclnnError, DataType, Status, datatype_of, numpy_dtype_of
 from .tensor import AclTensor
@@ -130,10 +130,14 @@ def _signature(x, scale, offset, dst_type, sqrt_mode, out, platform, strategy, m
         return None
     if not all(isinstance(v, (int, str, bool, np.integer, np.bool_, type, np.dtype)) for v in (dst_type, sqrt_mode)):
         return None
-    if not isinstance(platform, str) or not isinstance(strategy, str) or not isinstance(mode, str):
+    if not isinstance(strategy, (str, tiling.Strategy)) or not isinstance(mode, str):
         return None
+    try:
+        profile = platforms.get(platform)       # a name or a Platform (hashed by identity)
+    except (TypeError, ValueError):
+        return None                             # the uncached path reports it
     # types matter: True == 1 but dst_type=True is refused; a platform re-registered under its name is new
-    return (*arrays, type(dst_type), dst_type, type(sqrt_mode), sqrt_mode, platforms.get(platform), strategy, mode)
+    return (*arrays, type(dst_type), dst_type, type(sqrt_mode), sqrt_mode, profile, strategy, mode)
 
 
 def _remember(key: tuple, value: tuple) -> None:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import statistics
-import time
 
 import numpy as np
 
 from . import reference, sim, tiling
+from .aclnn import MODES
 from .api import ascend_anti_quant
+from .demo import median_seconds
 from .experiment import Experiment, add_problem_arguments
-
-MODES = ("fused", "ub")
 
 
 def add_arguments(parser) -> None:
@@ -45,12 +43,7 @@ def configurations(args) -> list[tiling.Strategy]:
 
 def _median_ms(fn, repeat: int) -> float:
     fn()                                    # compile or load the kernel; not timed
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+    return median_seconds(fn, repeat) * 1e3
 
 
 def measure(exp: Experiment, strategy: tiling.Strategy, repeat: int, inputs, expected) -> dict:

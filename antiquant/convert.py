@@ -177,7 +177,7 @@ def _check_indexes(src: Path) -> None:
                 raise ValueError(f"{index}: names shard {name!r}, which is missing from {src}")
 
 
-def _inventory(src: Path, shards) -> tuple[dict, dict]:
+def _inventory(shards) -> tuple[dict, dict]:
     """name -> (path, dtype, shape) over all shards, and path -> names in file order."""
     infos, order = {}, {}
     for path in shards:
@@ -230,7 +230,7 @@ def plan(src, dst: str = "bf16") -> list[ShardJob]:
         raise ValueError(f"{src}: no quant_model_weight*.safetensors found (not an msModelSlim checkpoint?)")
     _check_indexes(src)
     types = _description(src)
-    infos, order = _inventory(src, shards)
+    infos, order = _inventory(shards)
     for name in types:
         if name not in infos:
             raise ValueError(f"{src}: the description lists tensor {name!r}, but no shard holds it (missing shard?)")

@@ -19,7 +19,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per case; the median is shown")
 
 
-def _median_seconds(fn, repeat: int) -> float:
+def median_seconds(fn, repeat: int) -> float:
+    """The median wall time of ``repeat`` calls of ``fn`` (the demo's and ``antiquant sweep``'s timings)."""
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -59,8 +60,8 @@ def run(args) -> int:
         exact = _same_bits(out, expected)
         all_exact &= exact
         traffic = x.nbytes + out.nbytes
-        ours = _median_seconds(lambda: ascend_anti_quant(x, scale, offset, dst_type=dst, out=out), args.repeat)
-        numpy_s = _median_seconds(lambda: reference.anti_quant(x, scale, offset, dst_type=dst), args.repeat)
+        ours = median_seconds(lambda: ascend_anti_quant(x, scale, offset, dst_type=dst, out=out), args.repeat)
+        numpy_s = median_seconds(lambda: reference.anti_quant(x, scale, offset, dst_type=dst), args.repeat)
         print(f"  {label}")
         print(f"    bit-exact vs reference: {'yes' if exact else 'NO'}   first call {first * 1e3:.0f} ms "
               f"(compile or cache load)")

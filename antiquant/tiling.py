@@ -515,26 +515,30 @@ def plan(x_shape, *, x_dtype, scale_size: int, scale_dtype, has_offset: bool, ds
     return plan_problem(problem, platforms.get(platform), Strategy.of(strategy))
 
 
+def _tiling_key(mode: int, problem: Problem) -> int:
+    """CANN's tiling key: the layout mode, then the hasOffset and sqrtMode flags."""
+    return mode | int(problem.has_offset) << 2 | int(problem.sqrt_mode) << 3
+
+
 @functools.lru_cache(maxsize=256)
 def _plan_cached(problem: Problem, platform: platforms.Platform, s: Strategy) -> TilePlan:
     budget = platform.ub_bytes if s.ub_budget is None else s.ub_budget
     if budget > platform.ub_bytes:
         raise ValueError(f"ub_budget: expected at most {platform.name}'s UB of {platform.ub_bytes} bytes, "
                          f"got {budget}")
-    key = problem.mode | int(problem.has_offset) << 2 | int(problem.sqrt_mode) << 3
     common = dict(buffers=s.buffers, ub_budget=budget, problem=problem, profile=platform)
     if problem.numel == 0:
         dim0, dim1 = view_dims(problem) if problem.last else (0, 0)
         fields = _base_fields(problem, dim0, dim1)
         fields.update(numCore=0, blockFactor=0, blockTailFactor=0)
-        return TilePlan(s.name, platform.name, key, 0, 0, fields, ("empty tensor: nothing to run",), **common)
+        return TilePlan(s.name, platform.name, _tiling_key(problem.mode, problem), 0, 0, fields,
+                        ("empty tensor: nothing to run",), **common)
     layout = STRATEGIES[s.name](problem, budget, platform.vector_cores, s)
-    key = layout.mode | int(problem.has_offset) << 2 | int(problem.sqrt_mode) << 3
     fields = layout.fields
-    result = TilePlan(s.name, platform.name, key, fields["numCore"], platform.sys_workspace_bytes, fields,
-                      layout.notes, tile_table=layout.table, **common)
-    ub_map = _ub_map(problem, layout.mode, result.tile_table, fields, s.buffers)
-    result = dataclasses.replace(result, ub_map=ub_map, tile_table=result.tile_table)
+    table = _tile_table(fields) if layout.table is None else layout.table
+    result = TilePlan(s.name, platform.name, _tiling_key(layout.mode, problem), fields["numCore"],
+                      platform.sys_workspace_bytes, fields, layout.notes, tile_table=table,
+                      ub_map=_ub_map(problem, layout.mode, table, fields, s.buffers), **common)
     if result.ub_bytes > budget:
         (_, _, rows, _, cols) = result.tile_table[np.argmax(result.tile_table[:, 2] * result.tile_table[:, 4])]
         raise ValueError(f"{s.describe()}: its largest tile ({rows} x {cols}) with {s.buffers} buffers needs "

@@ -73,6 +73,5 @@ def npu_anti_quant(x, scale, *, offset=None, dst_dtype=None, src_dtype=None):
     oa = None if offset is None else _as_numpy("offset", offset)
     shape = (*x.shape[:-1], x.shape[-1] * 8) if x.dtype == torch.int32 else tuple(x.shape)
     out = torch.empty(shape, dtype=dst)
-    out_np = out.view(torch.int16).numpy().view(np.float16 if dst == torch.float16 else ml_dtypes.bfloat16)
-    ascend_anti_quant(xa, sa, oa, dst_type=_DST[dst], out=out_np)
+    ascend_anti_quant(xa, sa, oa, dst_type=_DST[dst], out=_as_numpy("out", out))
     return out

@@ -24,7 +24,7 @@ from .ceiling import copy_buffers, widen_copy
 from .machine import OtherLoad, describe, l3_bytes, versions
 from .peers import PEERS, Antiquant, Impl, mismatch
 from .report import COPY
-from .timing import Timing, max_threads, measure, measure_together, sample, threads
+from .timing import max_threads, measure, measure_together, threads
 
 __all__ = ["Config", "SECTIONS", "SCHEMA", "preset", "run_suite", "parse_threads"]
 
@@ -185,13 +185,19 @@ class Run:
                     records.append(record)
         return records
 
-    def ours_records(self, inputs: Inputs, where: dict, **limits) -> tuple[list[dict], np.ndarray]:
-        """antiquant into a preallocated output (checked against the reference) and allocating its output."""
+    def ours_out(self, inputs: Inputs, where: dict) -> tuple[dict, object, np.ndarray]:
+        """antiquant into a preallocated output, run once and checked against the reference: its record (not
+        yet timed), the call, and its output bits, which every other contender must equal."""
         bound = self.ours.bind(inputs, "out")
         expected = bound.bits(bound.call())
-        exact = self._check_ours(inputs, expected)
-        out = {**where, "impl": self.ours.name, "variant": "out", "traffic_bytes": inputs.traffic,
-               "exact": exact, **self._time(bound.call, inputs.traffic, **limits)}
+        record = {**where, "impl": self.ours.name, "variant": "out", "traffic_bytes": inputs.traffic,
+                  "exact": self._check_ours(inputs, expected)}
+        return record, bound.call, expected
+
+    def ours_records(self, inputs: Inputs, where: dict, **limits) -> tuple[list[dict], np.ndarray]:
+        """antiquant into a preallocated output (checked against the reference) and allocating its output."""
+        out, call, expected = self.ours_out(inputs, where)
+        out.update(self._time(call, inputs.traffic, **limits))
         self.log(f"  antiquant (out, {where.get('threads')} threads): {_gbps(out)}")
         alloc = self.measure_impl(self.ours, inputs, "alloc", expected, where, **limits)
         return [out, alloc], expected
@@ -221,20 +227,18 @@ class Run:
         for t in cfg.threads:
             with threads(t):
                 widen_copy(copy_x, copy_y)
-                samples = {case: [] for case in calls}
-                copies = []
-                for _ in range(cfg.rounds):
-                    copies.append(sample(lambda: widen_copy(copy_x, copy_y)))
-                    for case, call in calls.items():
-                        samples[case].append(sample(call))
-            ceiling = {"impl": COPY, "threads": t, "traffic_bytes": copy_traffic, **_fields(copies, copy_traffic)}
+                copy = lambda: widen_copy(copy_x, copy_y)  # noqa: E731
+                timings = measure_together({COPY: copy, **calls}, min_repeat=cfg.rounds, max_repeat=cfg.rounds,
+                                           min_time=0.0, max_time=float("inf"))
+            ceiling = {"impl": COPY, "threads": t, "traffic_bytes": copy_traffic,
+                       **timings.pop(COPY).fields(copy_traffic)}
             self.ceiling.append(ceiling)
             self.log(f"  ceiling ({t} threads): {ceiling['gbps']:.2f} GB/s")
-            for case, times in samples.items():
+            for case, timing in timings.items():
                 traffic = inputs_of[case].traffic
                 record = {**case.fields(), "impl": self.ours.name, "variant": "out", "threads": t,
                           "shape": list(shapes[case]), "traffic_bytes": traffic, "exact": exact[case],
-                          **_fields(times, traffic)}
+                          **timing.fields(traffic)}
                 record["pct_ceiling"] = 100 * record["gbps"] / ceiling["gbps"]
                 records.append(record)
                 self.log(f"  {case.label} ({t} threads): {record['gbps']:.2f} GB/s, "
@@ -265,10 +269,10 @@ class Run:
                 inputs = make_inputs(case, rows, cols, seed=rows + cols)
                 where = {**case.fields(), "shape": [rows, cols], "threads": self.top}
                 self.log(f"llm: {rows}x{cols} {source}")
-                expected = self.ours.bind(inputs, "out").call().view(np.uint16)
-                contenders = [self.checked(impl, inputs, variant, expected, where)
-                              for impl in [self.ours] + self.peers for variant in impl.variants]
-                contenders = [c for c in contenders if c is not None]
+                out, call, expected = self.ours_out(inputs, where)
+                others = [(self.ours, "alloc")] + [(peer, v) for peer in self.peers for v in peer.variants]
+                contenders = [(out, call)] + [c for c in (self.checked(impl, inputs, variant, expected, where)
+                                                          for impl, variant in others) if c is not None]
                 calls = {i: call for i, (_, call) in enumerate(contenders) if call is not None}
                 timings = measure_together(calls, min_repeat=5, min_time=self.config.min_time,
                                            max_time=self.config.max_time)
@@ -276,8 +280,6 @@ class Run:
                     if i in timings:
                         record.update(timings[i].fields(inputs.traffic))
                         self.log(f"  {record['impl']} ({record['variant']}): {_gbps(record)}")
-                    if record["impl"] == self.ours.name and record["variant"] == "out":
-                        record["exact"] = self._check_ours(inputs, expected)
                     records.append(record)
         return records
 
@@ -366,10 +368,6 @@ class Run:
                         continue
                     records.append({**case.fields(), "cache": state, **record})
         return records
-
-
-def _fields(times: list[float], traffic: int) -> dict:
-    return Timing(tuple(times)).fields(traffic)
 
 
 def _ours_into(inputs: Inputs, out: np.ndarray):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from numba import njit
 
+from .dequant import KERNEL_OPTIONS
+
 __all__ = ["split_lanes"]
 
 
-@njit(nogil=True, cache=True, fastmath=False, boundscheck=False, error_model="numpy")
+@njit(**dict(KERNEL_OPTIONS, parallel=False))
 def split_lanes(values, lanes_out, square):
     """``lanes_out[l, m] = values[m * lanes + l]`` for 1 or 2 lanes, squared (one float32 rounding) when
     ``square``.
