@@ -30,6 +30,11 @@ ALIGN = 512  # workspace regions start on GM-block boundaries
 # Outputs smaller than this run on the calling thread: waking the thread team costs more than it saves
 # (about 2 us idle, a scheduler time slice on a busy machine).
 PARALLEL_MIN_ELEMENTS = 1 << 15
+# Outputs at least this large are written with streaming stores (``kernels.fused_kernel(streaming=True)``),
+# which skip reading y's lines before writing them but leave nothing in cache. Measured here (bench/, 2
+# threads): from 90 MB of output they win on every dtype path (int8->fp16 1.6x, int4 per-channel 1.2x);
+# at 40 MB and below they lose on bf16 paths, whose output the caches still hold between calls.
+STREAMING_MIN_BYTES = 64 << 20
 
 _recent = threading.local()
 
@@ -118,6 +123,7 @@ class Launch:
     has_offset: bool
     sqrt_mode: bool
     parallel: bool
+    streaming: bool
     workspace_size: int
     regions: dict
 
@@ -126,7 +132,7 @@ class Launch:
         size, regions = _layout(call, plan)
         return cls(plan, mode, _source_name(call), call.dst_type == DataType.BF16, call.per_channel,
                    call.offset is not None, call.sqrt_mode, call.numel >= PARALLEL_MIN_ELEMENTS,
-                   size, regions)
+                   2 * call.numel >= STREAMING_MIN_BYTES, size, regions)
 
     def run(self, x: np.ndarray, scale: np.ndarray, offset: np.ndarray | None, y: np.ndarray,
             workspace: np.ndarray | None) -> None:
@@ -148,7 +154,7 @@ class Launch:
         args = (x.reshape(dim0, -1).view(source.storage), scale, offset,
                 y_out.view(np.uint16).reshape(dim0, dim1).view(source.unit), self.plan.tile_table)
         if self.mode == "fused":
-            kernels.fused_kernel(*flags, parallel=self.parallel)(*args)
+            kernels.fused_kernel(*flags, parallel=self.parallel, streaming=self.streaming)(*args)
         else:
             ub = np.empty((self.plan.block_dim, self.plan.ub_bytes), np.uint8)
             kernels.staged_kernel(*flags)(*args, self.plan.core_offsets, ub, _ub_layout(self.plan))

@@ -62,7 +62,7 @@ def _dram(ax, results):
     for i, t in enumerate(counts):
         values = [(find(ours, case=c, threads=t) or {}).get("gbps", 0) for c in cases]
         ax.barh([k + i * height for k in range(len(cases))], values, height, label=f"antiquant, {t} thr")
-        ceiling = find(results["ceiling"], threads=t)
+        ceiling = find(results["ceiling"], impl=COPY, threads=t)
         if ceiling:
             ax.axvline(ceiling["gbps"], color=f"C{i}", linestyle="--", linewidth=1,
                        label=f"copy, {t} thr ({ceiling['gbps']:.1f})")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import json
 import os
 import subprocess
@@ -20,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from .cases import ALL_CASES, X_BYTES, Case, Inputs, make_inputs, random_pool, shape_for
-from .ceiling import copy_buffers, widen_copy
+from .ceiling import copy_buffers, streaming_widen_copy, widen_copy
 from .machine import OtherLoad, describe, l3_bytes, versions
 from .peers import PEERS, Antiquant, Impl, mismatch
-from .report import COPY
+from .report import COPY, STREAMING_COPY, find
 from .timing import max_threads, measure, measure_together, threads
 
 __all__ = ["Config", "SECTIONS", "SCHEMA", "preset", "run_suite", "parse_threads"]
@@ -204,7 +205,8 @@ class Run:
 
     # -- sections -----------------------------------------------------------------------------------------
     def dram(self) -> list[dict]:
-        """Every case on a DRAM-sized stream, interleaved with the copy ceiling round by round."""
+        """Every case on a DRAM-sized stream, interleaved round by round with the copy ceiling (and the same
+        copy with streaming stores, reported beside it)."""
         cfg = self.config
         shapes = {c: (_rows_for(c, cfg.stream_bytes, cfg.stream_cols), cfg.stream_cols) for c in ALL_CASES}
         x_bytes = max(int(r * n * X_BYTES[c.source]) for c, (r, n) in shapes.items())
@@ -226,14 +228,17 @@ class Run:
         records = []
         for t in cfg.threads:
             with threads(t):
-                widen_copy(copy_x, copy_y)
-                copy = lambda: widen_copy(copy_x, copy_y)  # noqa: E731
-                timings = measure_together({COPY: copy, **calls}, min_repeat=cfg.rounds, max_repeat=cfg.rounds,
+                copies = {name: functools.partial(kernel, copy_x, copy_y)
+                          for name, kernel in ((COPY, widen_copy), (STREAMING_COPY, streaming_widen_copy))}
+                for copy in copies.values():
+                    copy()
+                timings = measure_together({**copies, **calls}, min_repeat=cfg.rounds, max_repeat=cfg.rounds,
                                            min_time=0.0, max_time=float("inf"))
-            ceiling = {"impl": COPY, "threads": t, "traffic_bytes": copy_traffic,
-                       **timings.pop(COPY).fields(copy_traffic)}
-            self.ceiling.append(ceiling)
-            self.log(f"  ceiling ({t} threads): {ceiling['gbps']:.2f} GB/s")
+            for name in copies:
+                self.ceiling.append({"impl": name, "threads": t, "traffic_bytes": copy_traffic,
+                                     **timings.pop(name).fields(copy_traffic)})
+                self.log(f"  {name} ({t} threads): {self.ceiling[-1]['gbps']:.2f} GB/s")
+            ceiling = find(self.ceiling, impl=COPY, threads=t)
             for case, timing in timings.items():
                 traffic = inputs_of[case].traffic
                 record = {**case.fields(), "impl": self.ours.name, "variant": "out", "threads": t,
@@ -243,7 +248,7 @@ class Run:
                 records.append(record)
                 self.log(f"  {case.label} ({t} threads): {record['gbps']:.2f} GB/s, "
                          f"{record['pct_ceiling']:.0f}% of the copy")
-        top_ceiling = next(c["gbps"] for c in self.ceiling if c["threads"] == self.top)
+        top_ceiling = find(self.ceiling, impl=COPY, threads=self.top)["gbps"]
         with threads(self.top):
             for case in cfg.dram_peer_cases:
                 inputs = inputs_of[case]

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from .bits import bf16_bits, f16_bits_hw, f16_bits_sw, signed_nibble, target_has_f16c
-from .vector import prefer_512bit_vectors
+from .vector import LINE, prefer_512bit_vectors, store_fence, stream_line
 
 __all__ = ["SOURCES", "Source", "dequant_span", "fused_kernel", "KERNEL_OPTIONS", "SOURCE_DIGEST"]
 
@@ -109,7 +109,10 @@ def dequant_span(xs, ys, scale, offset, first, n, group, lanes, nibbles, per_cha
 # 64-byte boundary of y, so vector stores never split cache lines.
 BAND = 8
 CHUNK_BYTES = 2048
-LINE = 64
+# Streaming kernels compute BURST_BYTES of y at a time into an L1 buffer and store them as whole lines that
+# bypass the caches. Short bursts let the core compute the next one while the last drains to memory (2 KiB
+# bursts stalled it, single lines cost their loop overhead): measured best at 512 on DRAM streams.
+BURST_BYTES = 512
 
 
 @njit(inline="always")
@@ -121,22 +124,55 @@ def chunk_bounds(k, lead, chunk, items):
     return min(lead + (k - 1) * chunk, items), min(lead + k * chunk, items)
 
 
+@njit(inline="always")
+def private_buffer(nbytes):
+    """``nbytes`` of scratch whose cache lines, and the lines either side, hold nothing else.
+
+    A thread's small scratch from the allocator can share a line, or an adjacent-line prefetch pair, with
+    another thread's: each write then steals the line from the other core (measured: a quarter of the
+    bandwidth of a streaming kernel, depending on where the allocator put the buffers).
+    """
+    pair = 2 * LINE
+    raw = np.empty(nbytes + 3 * pair, np.uint8)
+    start = pair + (-raw.ctypes.data) % pair
+    return raw[start:start + nbytes]
+
+
+@njit(inline="always")
+def stream_bursts(xs, ys, staging, burst, scale, offset, first, units, group, lanes, nibbles, per_channel,
+                  has_offset, bf16, hw_f16):
+    """``dequant_span`` for the whole bursts at the start of ``ys`` (which must start a line), each computed
+    into ``staging`` and written with streaming stores; returns how many items of ``ys`` it wrote."""
+    per_line = LINE // ys.itemsize
+    done = ys.size // burst * burst
+    for i in range(0, done, burst):
+        dequant_span(xs[i // units:(i + burst) // units], staging, scale, offset, first + i, burst * lanes,
+                     group, lanes, nibbles, per_channel, has_offset, bf16, hw_f16)
+        for j in range(0, burst, per_line):
+            stream_line(ys, i + j, staging, j)
+    return done
+
+
 @functools.lru_cache(maxsize=None)
 def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, parallel: bool = True,
-                 hw_f16: bool | None = None):
+                 hw_f16: bool | None = None, streaming: bool = False):
     """The specialisation for one combination; compiled (or loaded from cache) on its first call.
 
     Call it as ``kernel(x2d, scale, offset, y2d, tiles)``: x2d the storage of the ``[dim0, dim1]`` view,
     y2d its ``[dim0, dim1]`` output bits viewed as ``Source.unit``, scale/offset 2-D as ``dequant_span``
     reads them, all C-contiguous; tiles int64 rows ``(core, row0, nrows, col0, ncols)``
     with col0 and ncols multiples of the source's group. ``parallel=False`` runs on the calling thread
-    (for work too small to pay for waking the thread team).
+    (for work too small to pay for waking the thread team). ``streaming`` writes y with streaming stores
+    (``stream_bursts``) where a chunk starts a line: for outputs too large to stay in cache, whose plain
+    stores would read every line of y from memory before writing it.
     """
     src = SOURCES[source]
     group, lanes, nibbles = src.group, src.lanes, src.nibbles
     units = group // lanes                      # items per storage word: chunks hold whole words
     unit_bytes = src.unit.itemsize
     chunk = CHUNK_BYTES // unit_bytes
+    burst = BURST_BYTES // unit_bytes
+    unit = src.unit.type
     hw = target_has_f16c() if hw_f16 is None else hw_f16
     digest = SOURCE_DIGEST
 
@@ -147,6 +183,7 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
         _ = parallel, digest
         for band in prange((tiles.shape[0] + BAND - 1) // BAND):
             prefer_512bit_vectors()
+            staging = private_buffer(BURST_BYTES if streaming else 0).view(unit)
             t0, t1 = band * BAND, min(tiles.shape[0], (band + 1) * BAND)
             widest = 0
             for t in range(t0, t1):
@@ -161,7 +198,15 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
                         a, b = chunk_bounds(k, (lead + units - 1) // units * units, chunk, items)
                         if a < b:
                             xs = x[r][(first + a) // units:(first + b) // units]
-                            dequant_span(xs, yr[a:b], scale, offset, first + a, (b - a) * lanes, group, lanes,
-                                         nibbles, per_channel, has_offset, bf16, hw)
+                            done = 0
+                            if streaming and (yr.ctypes.data + a * unit_bytes) % LINE == 0:
+                                done = stream_bursts(xs, yr[a:b], staging, burst, scale, offset, first + a,
+                                                     units, group, lanes, nibbles, per_channel, has_offset,
+                                                     bf16, hw)
+                            dequant_span(xs[done // units:], yr[a + done:b], scale, offset, first + a + done,
+                                         (b - a - done) * lanes, group, lanes, nibbles, per_channel,
+                                         has_offset, bf16, hw)
+            if streaming:
+                store_fence()  # the streamed lines reach memory before the caller reads y
 
     return fused

@@ -1,11 +1,14 @@
-"""Code generation hints for the kernels' vector loops."""
+"""Code generation the kernels need beyond what Numba emits: wider vectors and streaming stores."""
 
 from __future__ import annotations
 
+from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-__all__ = ["prefer_512bit_vectors"]
+__all__ = ["prefer_512bit_vectors", "LINE", "stream_line", "store_fence"]
+
+LINE = 64  # bytes in a cache line, and in one streaming store
 
 
 @intrinsic
@@ -21,5 +24,39 @@ def prefer_512bit_vectors(typingctx):
     def codegen(context, builder, signature, args):
         # llvmlite's FunctionAttributes only admits a fixed list of names; a string attribute is valid IR.
         set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        return context.get_dummy_value()
+    return types.none(), codegen
+
+
+@intrinsic
+def stream_line(typingctx, dst, dst_index, src, src_index):
+    """Copy one cache line from ``src[src_index:]`` to ``dst[dst_index:]`` with a non-temporal store.
+
+    The store bypasses the caches: a plain store of a line first reads it from memory (read for ownership),
+    so an output stream costs its bytes twice; this one costs them once. ``dst[dst_index]`` must start a
+    line (x86 faults otherwise); ``src`` may be anywhere. Stores made this way are weakly ordered: call
+    ``store_fence`` before the data is handed to another thread.
+    """
+    if not (isinstance(dst, types.Array) and isinstance(src, types.Array) and dst.dtype == src.dtype
+            and isinstance(dst.dtype, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        width = dst.dtype.bitwidth
+        line = ir.VectorType(ir.IntType(width), LINE * 8 // width).as_pointer()
+        d = context.make_array(signature.args[0])(context, builder, args[0])
+        s = context.make_array(signature.args[2])(context, builder, args[2])
+        value = builder.load(builder.bitcast(builder.gep(s.data, [args[3]]), line), align=dst.dtype.bitwidth // 8)
+        store = builder.store(value, builder.bitcast(builder.gep(d.data, [args[1]]), line), align=LINE)
+        store.set_metadata("nontemporal", builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)]))
+        return context.get_dummy_value()
+    return types.none(dst, dst_index, src, src_index), codegen
+
+
+@intrinsic
+def store_fence(typingctx):
+    """Order every earlier store, streaming ones included, before any later memory access (x86: mfence)."""
+    def codegen(context, builder, signature, args):
+        builder.fence("seq_cst")
         return context.get_dummy_value()
     return types.none(), codegen

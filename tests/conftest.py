@@ -54,10 +54,15 @@ def require_memory(nbytes: int, what: str) -> None:
         pytest.skip(f"{what} needs {need / 2**30:.1f} GiB of free memory, MemAvailable is {have / 2**30:.1f} GiB")
 
 
-@pytest.fixture(params=["serial", "parallel"])
+@pytest.fixture(params=["serial", "parallel", "streaming"])
 def launch(request, monkeypatch):
-    """Run the test with small outputs on the calling thread (the default) and on the thread team."""
-    from antiquant import aclnn
-    if request.param == "parallel":
+    """Run the test with small outputs on the calling thread (the default), on the thread team, and on the
+    thread team with streaming stores. Launches cached by earlier tests are set aside: they would keep the
+    choice made under other thresholds."""
+    from antiquant import aclnn, api
+    monkeypatch.setattr(api, "_LAUNCHES", {})
+    if request.param != "serial":
         monkeypatch.setattr(aclnn, "PARALLEL_MIN_ELEMENTS", 0)
+    if request.param == "streaming":
+        monkeypatch.setattr(aclnn, "STREAMING_MIN_BYTES", 0)
     return request.param

@@ -1,6 +1,6 @@
 """How the fused kernel walks memory must never change the bits: output alignment, chunks, bands.
 
-The fused kernel stores nibble pairs as one uint32, reads scale/offset split into lanes, walks bands of
+The fused kernel stores nibble pairs as one uint32, writes large outputs with streaming stores, reads scale/offset split into lanes, walks bands of
 tiles a chunk of columns at a time and starts each chunk on a 64-byte boundary of y. Each of these is an
 address computation that a shape-only test could miss, so these tests move the output through every
 alignment and cut rows across chunk and band edges.
@@ -9,7 +9,7 @@ alignment and cut rows across chunk and band edges.
 import numpy as np
 import pytest
 
-from antiquant import ascend_anti_quant, reference
+from antiquant import aclnn, api, ascend_anti_quant, reference
 from conftest import DST, assert_same_bits
 from inputs import X_KINDS, values_for, x_input
 
@@ -40,9 +40,21 @@ def test_output_at_every_alignment(kind, dst, launch):
 @pytest.mark.parametrize("shape", [(9, 16384), (20, 9736), (3, 1024 * 3 + 8), (17, 8)])
 @pytest.mark.parametrize("strategy", ["cann", "row-batched", "column-split"])
 @pytest.mark.parametrize("kind", ["int8", "int32"])
-def test_bands_and_chunks(kind, strategy, shape):
+def test_bands_and_chunks(kind, strategy, shape, launch):
     """Tiles of unequal widths in one band, partial last bands, multi-row tiles, rows of several chunks."""
     rng = np.random.default_rng(11)
     for dst in (1, 27):
         run_case(kind, shape, dst, np.empty(shape, DST[dst]), rng, strategy=strategy)
 
+
+
+def test_streaming_stores_from_the_threshold_up(monkeypatch):
+    """Outputs of STREAMING_MIN_BYTES and more are written with streaming stores, smaller ones are not."""
+    monkeypatch.setattr(api, "_LAUNCHES", {})
+    monkeypatch.setattr(aclnn, "STREAMING_MIN_BYTES", 4096)
+    x, scale = np.zeros((2, 1024), np.int8), np.ones(1, np.float32)
+    for rows, streaming in ((1, False), (2, True)):
+        api._LAUNCHES.clear()
+        ascend_anti_quant(x[:rows], scale)
+        (launch, _, _), = api._LAUNCHES.values()
+        assert launch.streaming is streaming, rows
