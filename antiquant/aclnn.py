@@ -31,9 +31,10 @@ ALIGN = 512  # workspace regions start on GM-block boundaries
 # (about 2 us idle, a scheduler time slice on a busy machine).
 PARALLEL_MIN_ELEMENTS = 1 << 15
 # Outputs at least this large are written with streaming stores (``kernels.fused_kernel(streaming=True)``),
-# which skip reading y's lines before writing them but leave nothing in cache. Measured here (bench/, 2
-# threads): from 90 MB of output they win on every dtype path (int8->fp16 1.6x, int4 per-channel 1.2x);
-# at 40 MB and below they lose on bf16 paths, whose output the caches still hold between calls.
+# which skip reading y's lines before writing them but leave nothing in cache. Measured here with 2 threads
+# and repeated calls: from 90 MB of output they won on every path tried (int8->fp16 per-tensor 1.6x); at
+# 40 MB int8->bf16 per-channel with offset lost (69% of the copy against 94%), its y still cached between
+# calls.
 STREAMING_MIN_BYTES = 64 << 20
 
 _recent = threading.local()
@@ -135,8 +136,13 @@ class Launch:
                    2 * call.numel >= STREAMING_MIN_BYTES, size, regions)
 
     def run(self, x: np.ndarray, scale: np.ndarray, offset: np.ndarray | None, y: np.ndarray,
-            workspace: np.ndarray | None) -> None:
-        """Prepare scale/offset, stage, run the kernel, copy staged output back."""
+            workspace: np.ndarray | None, fresh_y: bool = False) -> None:
+        """Prepare scale/offset, stage, run the kernel, copy staged output back.
+
+        ``fresh_y``: y's memory was just allocated, its pages not mapped yet. The OS zeroes each page in
+        cache on its first store, where plain stores then land cheaply; streaming stores would send every
+        line to memory twice (measured: 16.1 ms against 13.4 for a fresh 4096x11008 bf16 output).
+        """
         if self.plan.block_dim == 0:  # an empty tensor: nothing to compute
             return
         r = self.regions
@@ -154,7 +160,7 @@ class Launch:
         args = (x.reshape(dim0, -1).view(source.storage), scale, offset,
                 y_out.view(np.uint16).reshape(dim0, dim1).view(source.unit), self.plan.tile_table)
         if self.mode == "fused":
-            kernels.fused_kernel(*flags, parallel=self.parallel, streaming=self.streaming)(*args)
+            kernels.fused_kernel(*flags, parallel=self.parallel, streaming=self.streaming and not fresh_y)(*args)
         else:
             ub = np.empty((self.plan.block_dim, self.plan.ub_bytes), np.uint8)
             kernels.staged_kernel(*flags)(*args, self.plan.core_offsets, ub, _ub_layout(self.plan))
@@ -256,11 +262,12 @@ class AclOpExecutor:
                                  f"workspace: expected memory apart from the tensors, but it overlaps {name}")
         return buffer
 
-    def run(self, workspace: np.ndarray | None) -> None:
-        """Execute the bound call with ``workspace`` (already checked by ``launch``)."""
+    def run(self, workspace: np.ndarray | None, fresh_y: bool = False) -> None:
+        """Execute the bound call with ``workspace`` (already checked by ``launch``); ``fresh_y`` as in
+        ``Launch.run``."""
         call = self.call
         self.launch_plan.run(call.x.array, call.scale.array, None if call.offset is None else call.offset.array,
-                             call.y.array, workspace)
+                             call.y.array, workspace, fresh_y)
 
     def launch(self, workspace, workspace_size: int) -> np.ndarray | None:
         """Check the workspace and claim the executor: everything that may refuse a launch, nothing written."""

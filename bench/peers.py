@@ -67,8 +67,12 @@ def _numpy_bits(y) -> np.ndarray:
 
 
 class Antiquant(Impl):
+    """``ascend_anti_quant`` into ``out``, or allocating: "alloc" drops each result before the next call, so
+    the next output reuses its memory (``api._new_output``); "alloc-kept" keeps it alive through the next
+    call, so every output is fresh memory, as when a caller keeps its results."""
+
     name = key = "antiquant"
-    variants = ("out", "alloc")
+    variants = ("out", "alloc", "alloc-kept")
 
     def bind(self, inputs: Inputs, variant: str) -> Bound:
         from antiquant import ascend_anti_quant
@@ -76,6 +80,13 @@ class Antiquant(Impl):
         if variant == "out":
             out = inputs.empty_out()
             return Bound(lambda: ascend_anti_quant(x, s, o, dst_type=dst, out=out), _numpy_bits)
+        if variant == "alloc-kept":
+            kept = []
+
+            def call():
+                kept[:] = [ascend_anti_quant(x, s, o, dst_type=dst)]  # the previous result lives until now
+                return kept[0]
+            return Bound(call, _numpy_bits)
         return Bound(lambda: ascend_anti_quant(x, s, o, dst_type=dst), _numpy_bits)
 
 

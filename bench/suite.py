@@ -275,7 +275,8 @@ class Run:
                 where = {**case.fields(), "shape": [rows, cols], "threads": self.top}
                 self.log(f"llm: {rows}x{cols} {source}")
                 out, call, expected = self.ours_out(inputs, where)
-                others = [(self.ours, "alloc")] + [(peer, v) for peer in self.peers for v in peer.variants]
+                others = [(self.ours, "alloc"), (self.ours, "alloc-kept")] + [
+                    (peer, v) for peer in self.peers for v in peer.variants]
                 contenders = [(out, call)] + [c for c in (self.checked(impl, inputs, variant, expected, where)
                                                           for impl, variant in others) if c is not None]
                 calls = {i: call for i, (_, call) in enumerate(contenders) if call is not None}
