@@ -139,18 +139,18 @@ def private_buffer(nbytes):
 
 
 @njit(inline="always")
-def stream_bursts(xs, ys, staging, burst, scale, offset, first, units, group, lanes, nibbles, per_channel,
-                  has_offset, bf16, hw_f16):
-    """``dequant_span`` for the whole bursts at the start of ``ys`` (which must start a line), each computed
-    into ``staging`` and written with streaming stores; returns how many items of ``ys`` it wrote."""
-    per_line = LINE // ys.itemsize
-    done = ys.size // burst * burst
+def write_streamed(xs, ys, staging, burst, scale, offset, first, units, group, lanes, nibbles, per_channel,
+                   has_offset, bf16, hw_f16):
+    """``dequant_span`` over the chunk ``ys``: if it starts a line, its whole bursts are computed into
+    ``staging`` and written with streaming stores; the rest by plain stores."""
+    done = ys.size // burst * burst if ys.ctypes.data % LINE == 0 else 0
     for i in range(0, done, burst):
         dequant_span(xs[i // units:(i + burst) // units], staging, scale, offset, first + i, burst * lanes,
                      group, lanes, nibbles, per_channel, has_offset, bf16, hw_f16)
-        for j in range(0, burst, per_line):
+        for j in range(0, burst, LINE // ys.itemsize):
             stream_line(ys, i + j, staging, j)
-    return done
+    dequant_span(xs[done // units:], ys[done:], scale, offset, first + done, (ys.size - done) * lanes, group,
+                 lanes, nibbles, per_channel, has_offset, bf16, hw_f16)
 
 
 @functools.lru_cache(maxsize=None)
@@ -163,7 +163,7 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
     reads them, all C-contiguous; tiles int64 rows ``(core, row0, nrows, col0, ncols)``
     with col0 and ncols multiples of the source's group. ``parallel=False`` runs on the calling thread
     (for work too small to pay for waking the thread team). ``streaming`` writes y with streaming stores
-    (``stream_bursts``) where a chunk starts a line: for outputs too large to stay in cache, whose plain
+    (``write_streamed``) where a chunk starts a line: for outputs too large to stay in cache, whose plain
     stores would read every line of y from memory before writing it.
     """
     src = SOURCES[source]
@@ -183,7 +183,12 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
         _ = parallel, digest
         for band in prange((tiles.shape[0] + BAND - 1) // BAND):
             prefer_512bit_vectors()
-            staging = private_buffer(BURST_BYTES if streaming else 0).view(unit)
+            # ``if streaming`` tests a closure constant: Numba prunes the branch not taken before compiling,
+            # so plain kernels compile none of the streaming code (0.4 s of a cold first call)
+            if streaming:
+                staging = private_buffer(BURST_BYTES).view(unit)
+            else:
+                staging = y[0][:0]
             t0, t1 = band * BAND, min(tiles.shape[0], (band + 1) * BAND)
             widest = 0
             for t in range(t0, t1):
@@ -198,14 +203,12 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
                         a, b = chunk_bounds(k, (lead + units - 1) // units * units, chunk, items)
                         if a < b:
                             xs = x[r][(first + a) // units:(first + b) // units]
-                            done = 0
-                            if streaming and (yr.ctypes.data + a * unit_bytes) % LINE == 0:
-                                done = stream_bursts(xs, yr[a:b], staging, burst, scale, offset, first + a,
-                                                     units, group, lanes, nibbles, per_channel, has_offset,
-                                                     bf16, hw)
-                            dequant_span(xs[done // units:], yr[a + done:b], scale, offset, first + a + done,
-                                         (b - a - done) * lanes, group, lanes, nibbles, per_channel,
-                                         has_offset, bf16, hw)
+                            if streaming:
+                                write_streamed(xs, yr[a:b], staging, burst, scale, offset, first + a, units,
+                                               group, lanes, nibbles, per_channel, has_offset, bf16, hw)
+                            else:
+                                dequant_span(xs, yr[a:b], scale, offset, first + a, (b - a) * lanes, group,
+                                             lanes, nibbles, per_channel, has_offset, bf16, hw)
             if streaming:
                 store_fence()  # the streamed lines reach memory before the caller reads y
 
