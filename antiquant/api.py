@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 
@@ -134,7 +135,7 @@ _UNUSED = _unused_references()
 
 def _new_output(shape: tuple, dtype: np.dtype) -> tuple[np.ndarray, bool]:
     """An uninitialised output array, and whether its memory is freshly allocated (pages not yet mapped)."""
-    nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize  # (np.prod would cost a 1-row call 3 us)
     if nbytes < OUTPUT_REUSE_MIN:
         return np.empty(shape, dtype), True
     kept = getattr(_scratch, "output", None)
