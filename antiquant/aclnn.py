@@ -160,7 +160,9 @@ class Launch:
         args = (x.reshape(dim0, -1).view(source.storage), scale, offset,
                 y_out.view(np.uint16).reshape(dim0, dim1).view(source.unit), self.plan.tile_table)
         if self.mode == "fused":
-            kernels.fused_kernel(*flags, parallel=self.parallel, streaming=self.streaming and not fresh_y)(*args)
+            # a y staged through the workspace is copied back from there: its stores stay plain
+            streaming = self.streaming and not fresh_y and "y" not in r
+            kernels.fused_kernel(*flags, parallel=self.parallel, streaming=streaming)(*args)
         else:
             ub = np.empty((self.plan.block_dim, self.plan.ub_bytes), np.uint8)
             kernels.staged_kernel(*flags)(*args, self.plan.core_offsets, ub, _ub_layout(self.plan))

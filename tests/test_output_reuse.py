@@ -90,3 +90,14 @@ def test_small_outputs_are_plain_numpy_arrays(inputs):
     x, scale = inputs
     y = ascend_anti_quant(x[:4], scale, dst_type=27)
     assert y.flags.owndata and y.nbytes < api.OUTPUT_REUSE_MIN
+
+
+def test_an_output_staged_through_the_workspace_is_written_with_plain_stores(inputs, streaming_calls):
+    """A non-contiguous out is computed in the workspace and copied back: streaming it there gains nothing."""
+    x, scale = inputs
+    out = np.empty((SHAPE[0], 2 * SHAPE[1]), np.float16)[:, ::2]
+    ascend_anti_quant(x, scale, out=out)
+    assert_same_bits(out, reference.anti_quant(x, scale, None, dst_type=1))
+    contiguous = np.empty(SHAPE, np.float16)
+    ascend_anti_quant(x, scale, out=contiguous)
+    assert streaming_calls == [False, True]
