@@ -19,9 +19,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
 
 
-def key_text(key: int) -> str:
-    flags = [name for bit, name in ((4, "offset"), (8, "sqrt mode")) if key & bit]
-    return f"{key} ({', '.join([MODES[key & 3], *flags])})"
+def key_text(plan: tiling.TilePlan) -> str:
+    flags = [name for bit, name in ((4, "offset"), (8, "sqrt mode")) if plan.tiling_key & bit]
+    return f"{plan.tiling_key} ({', '.join([MODES[plan.mode], *flags])})"
 
 
 def per_core(plan: tiling.TilePlan) -> list[dict]:
@@ -56,7 +56,7 @@ def run(args) -> int:
         print(json.dumps(as_dict(exp, plan, timeline), indent=1))
         return 0
     print(f"antiquant plan: {exp.describe()}, strategy {strategy.describe()}")
-    print(f"  tiling key {key_text(plan.tiling_key)}, block dim {plan.block_dim}, "
+    print(f"  tiling key {key_text(plan)}, block dim {plan.block_dim}, "
           f"workspace {plan.workspace_size} bytes")
     print("  tiling data (14 x int64, CANN's order):")
     items = [f"{name} {value}" for name, value in plan.tiling_data.items()]

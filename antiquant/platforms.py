@@ -83,7 +83,10 @@ class Platform:
         return dict(self.sources).get(field, "not recorded")
 
     def with_overrides(self, **values) -> "Platform":
-        """A copy with some figures replaced (``TUNABLE_FIELDS``); their source becomes "override"."""
+        """A copy with some figures replaced (``TUNABLE_FIELDS``); their source becomes "override". Without
+        overrides, the profile itself (so caches keyed on it still hit)."""
+        if not values:
+            return self
         unknown = sorted(set(values) - set(TUNABLE_FIELDS))
         if unknown:
             raise ValueError(f"platform override: expected a field among {', '.join(TUNABLE_FIELDS)}, "

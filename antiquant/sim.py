@@ -154,7 +154,7 @@ def _vector_cycles(plan: TilePlan, nrows, ncols, loads, prof: platforms.Platform
     """Cycles of each tile's vector pass: the kernel's instruction sequence (see the module docstring)."""
     p = plan.problem
     elems = nrows * ncols
-    mode = plan.tiling_key & 3
+    mode = plan.mode
     cycles = _instructions(1, elems * 2, prof)            # Cast x (int8 / int4) -> half
     cycles += _instructions(1, elems * 4, prof)           # Cast half -> float
     if mode == Mode.PER_CHANNEL:                          # one Add / Mul per row against the column vectors
@@ -183,7 +183,7 @@ def simulate(plan: TilePlan, *, buffers: int | None = None, **overrides) -> Time
                          f"got {', '.join(unknown)}")
     if plan.problem is None or plan.profile is None:
         raise ValueError("plan: expected a plan made by antiquant.tiling.plan")
-    prof = plan.profile.with_overrides(**overrides) if overrides else plan.profile
+    prof = plan.profile.with_overrides(**overrides)
     table = plan.tile_table
     if plan.block_dim == 0:
         return Timeline(plan, prof, buffers, np.zeros((0, 3, 2)), 0.0, (), "none", (), 0, 0)
@@ -195,7 +195,7 @@ def simulate(plan: TilePlan, *, buffers: int | None = None, **overrides) -> Time
     # A tile loads its scale/offset columns when they differ from the previous tile's on the same core.
     prev_differs = np.ones(len(table), bool)
     prev_differs[1:] = (col0[1:] != col0[:-1]) | (ncols[1:] != ncols[:-1])
-    loads = ((first | prev_differs) & (plan.tiling_key & 3 != Mode.PER_TENSOR)).astype(np.int64)
+    loads = ((first | prev_differs) & (plan.mode != Mode.PER_TENSOR)).astype(np.int64)
 
     elems = nrows * ncols
     vectors = 1 + p.has_offset

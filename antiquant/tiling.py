@@ -182,6 +182,11 @@ class TilePlan:
         object.__setattr__(self, "tile_table", table)
         object.__setattr__(self, "ub_map", tuple(UbRegion(*r) for r in self.ub_map))
 
+    @property
+    def mode(self) -> int:
+        """The layout mode (``Mode``) the tiling key encodes in its low two bits (see ``_tiling_key``)."""
+        return self.tiling_key & 3
+
     def _key(self):
         return (self.strategy, self.platform, self.tiling_key, self.block_dim, self.workspace_size,
                 tuple(self.tiling_data.items()), self.notes, self.buffers, self.ub_map, self.ub_budget,

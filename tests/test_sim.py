@@ -103,6 +103,7 @@ def test_overrides_change_the_run_and_are_recorded():
     assert slow.profile.source("hbm_bytes_per_s").startswith("override")
     assert base.profile.source("hbm_bytes_per_s").startswith("SPEC section 6")
     assert all(base.profile.source(f) != "not recorded" for f in platforms.SIM_FIELDS)
+    assert base.profile is plan.profile and plan.profile.with_overrides() is plan.profile  # nothing to copy
     with pytest.raises(ValueError, match="expected overrides among hbm_bytes_per_s"):
         sim.simulate(plan, ub_bytes=1)
     with pytest.raises(ValueError, match="buffers: expected 1, 2 or 3, got 4"):
