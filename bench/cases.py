@@ -8,13 +8,15 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
-import ml_dtypes
 import numpy as np
+
+from antiquant.dtypes import DTYPE_NAMES, numpy_dtype_of
 
 __all__ = ["Case", "ALL_CASES", "Inputs", "make_inputs", "shape_for", "random_pool"]
 
-DST_DTYPES = {"bf16": np.dtype(ml_dtypes.bfloat16), "fp16": np.dtype(np.float16)}
-DST_CODES = {"bf16": 27, "fp16": 1}
+# the destination's CANN code and numpy dtype, from antiquant's one table of dtype names
+DST_CODES = {name: int(DTYPE_NAMES[name]) for name in ("bf16", "fp16")}
+DST_DTYPES = {name: numpy_dtype_of(DTYPE_NAMES[name]) for name in ("bf16", "fp16")}
 X_BYTES = {"int8": 1.0, "int4": 0.5}  # bytes of x per output element
 GROUP = {"int8": 1, "int4": 8}        # output elements per stored x element
 
