@@ -133,7 +133,8 @@ class Launch:
         size, regions = _layout(call, plan)
         return cls(plan, mode, _source_name(call), call.dst_type == DataType.BF16, call.per_channel,
                    call.offset is not None, call.sqrt_mode, call.numel >= PARALLEL_MIN_ELEMENTS,
-                   2 * call.numel >= STREAMING_MIN_BYTES, size, regions)
+                   # a y staged through the workspace is copied back from there: its stores stay plain
+                   2 * call.numel >= STREAMING_MIN_BYTES and "y" not in regions, size, regions)
 
     def run(self, x: np.ndarray, scale: np.ndarray, offset: np.ndarray | None, y: np.ndarray,
             workspace: np.ndarray | None, fresh_y: bool = False) -> None:
@@ -160,9 +161,7 @@ class Launch:
         args = (x.reshape(dim0, -1).view(source.storage), scale, offset,
                 y_out.view(np.uint16).reshape(dim0, dim1).view(source.unit), self.plan.tile_table)
         if self.mode == "fused":
-            # a y staged through the workspace is copied back from there: its stores stay plain
-            streaming = self.streaming and not fresh_y and "y" not in r
-            kernels.fused_kernel(*flags, parallel=self.parallel, streaming=streaming)(*args)
+            kernels.fused_kernel(*flags, parallel=self.parallel, streaming=self.streaming and not fresh_y)(*args)
         else:
             ub = np.empty((self.plan.block_dim, self.plan.ub_bytes), np.uint8)
             kernels.staged_kernel(*flags)(*args, self.plan.core_offsets, ub, _ub_layout(self.plan))

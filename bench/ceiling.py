@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from kernels.dequant import BURST_BYTES, private_buffer
-from kernels.vector import LINE, store_fence, stream_line
+from kernels.vector import LINE, store_fence, stream_lines
 
 __all__ = ["CHUNK", "widen_copy", "streaming_widen_copy", "copy_buffers"]
 
@@ -37,7 +37,7 @@ def streaming_widen_copy(x, y):
     """``widen_copy`` with streaming stores: each burst is widened into a private buffer, then written as
     whole lines; the items before y's first line boundary and after the last whole burst are plain."""
     n = x.shape[0]
-    burst, per_line = BURST_BYTES // 2, LINE // 2
+    burst = BURST_BYTES // 2
     for c in prange((n + CHUNK - 1) // CHUNK):
         start = c * CHUNK
         stop = min(start + CHUNK, n)
@@ -52,8 +52,7 @@ def streaming_widen_copy(x, y):
             part = xs[b:b + burst]
             for i in range(burst):
                 staging[i] = part[i]
-            for j in range(0, burst, per_line):
-                stream_line(ys, b + j, staging, j)
+            stream_lines(ys, b, staging, burst)
         rest = xs[whole:]
         tail = ys[whole:]
         for i in range(tail.size):

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from .bits import bf16_bits, f16_bits_hw, f16_bits_sw, signed_nibble, target_has_f16c
-from .vector import LINE, prefer_512bit_vectors, store_fence, stream_line
+from .vector import LINE, prefer_512bit_vectors, store_fence, stream_lines
 
 __all__ = ["SOURCES", "Source", "dequant_span", "fused_kernel", "KERNEL_OPTIONS", "SOURCE_DIGEST"]
 
@@ -84,8 +84,9 @@ def dequant_span(xs, ys, scale, offset, first, n, group, lanes, nibbles, per_cha
     item ``first``; per-tensor ``[1, 1]``. One rounding per step, no fused multiply-add (fastmath is off).
     """
     units = group // lanes
-    # Each lane's values as a view starting at the span (loops indexed from 0 vectorise; base + i does not).
-    span = slice(first, first + n // lanes) if per_channel else slice(0, 1)
+    # Per channel, each lane's values as a view starting at the span (loops indexed from 0 vectorise; base + i
+    # does not); per tensor these views go unread.
+    span = slice(first, first + n // lanes)
     scale_lo, scale_hi = scale[0][span], scale[scale.shape[0] - 1][span]
     offset_lo, offset_hi = offset[0][span], offset[offset.shape[0] - 1][span]
     # Per-tensor values are read once, before any store to ys: loads inside the loop would each need a run-time
@@ -150,8 +151,7 @@ def write_streamed(xs, ys, staging, burst, scale, offset, first, units, group, l
     for i in range(0, done, burst):
         dequant_span(xs[i // units:(i + burst) // units], staging, scale, offset, first + i, burst * lanes,
                      group, lanes, nibbles, per_channel, has_offset, bf16, hw_f16)
-        for j in range(0, burst, LINE // ys.itemsize):
-            stream_line(ys, i + j, staging, j)
+        stream_lines(ys, i, staging, burst)
     dequant_span(xs[done // units:], ys[done:], scale, offset, first + done, (ys.size - done) * lanes, group,
                  lanes, nibbles, per_channel, has_offset, bf16, hw_f16)
 

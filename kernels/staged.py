@@ -28,8 +28,8 @@ def staged_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, 
     """The staged specialisation for one combination.
 
     Call it as ``kernel(x2d, scale, offset, y2d, tiles, core_offsets, ub, layout)``: arguments as for
-    ``fused_kernel`` (y2d in ``Source.unit``), plus ``core_offsets`` (core ``c`` runs ``tiles[core_offsets[c]:core_offsets[c+1]]``),
-    ``ub`` uint8 ``[cores, ub_bytes]`` scratch and ``layout`` int64 per ``LAYOUT_FIELDS``.
+    ``fused_kernel`` (y2d in ``Source.unit``), plus ``core_offsets`` (core ``c`` runs
+    ``tiles[core_offsets[c]:core_offsets[c+1]]``), ``ub`` uint8 ``[cores, ub_bytes]`` scratch and ``layout`` int64 per ``LAYOUT_FIELDS``.
     """
     src = SOURCES[source]
     group, lanes, nibbles, storage, width = src.group, src.lanes, src.nibbles, src.storage.type, src.storage.itemsize

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from llvmlite import ir
-from numba import types
+from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["prefer_512bit_vectors", "LINE", "stream_line", "store_fence"]
+__all__ = ["prefer_512bit_vectors", "LINE", "stream_line", "stream_lines", "store_fence"]
 
 LINE = 64  # bytes in a cache line, and in one streaming store
 
@@ -46,11 +46,19 @@ def stream_line(typingctx, dst, dst_index, src, src_index):
         line = ir.VectorType(ir.IntType(width), LINE * 8 // width).as_pointer()
         d = context.make_array(signature.args[0])(context, builder, args[0])
         s = context.make_array(signature.args[2])(context, builder, args[2])
-        value = builder.load(builder.bitcast(builder.gep(s.data, [args[3]]), line), align=dst.dtype.bitwidth // 8)
+        value = builder.load(builder.bitcast(builder.gep(s.data, [args[3]]), line), align=width // 8)
         store = builder.store(value, builder.bitcast(builder.gep(d.data, [args[1]]), line), align=LINE)
         store.set_metadata("nontemporal", builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)]))
         return context.get_dummy_value()
     return types.none(dst, dst_index, src, src_index), codegen
+
+
+@njit(inline="always")
+def stream_lines(dst, start, src, count):
+    """``dst[start:start + count] = src[:count]`` by ``stream_line``: ``dst[start]`` starts a line and
+    ``count`` items are whole lines."""
+    for j in range(0, count, LINE // dst.itemsize):
+        stream_line(dst, start + j, src, j)
 
 
 @intrinsic

@@ -1,6 +1,7 @@
 """How the fused kernel walks memory must never change the bits: output alignment, chunks, bands.
 
-The fused kernel stores nibble pairs as one uint32, writes large outputs with streaming stores, reads scale/offset split into lanes, walks bands of
+The fused kernel stores nibble pairs as one uint32, writes large outputs with streaming stores, reads
+scale/offset split into lanes, walks bands of
 tiles a chunk of columns at a time and starts each chunk on a 64-byte boundary of y. Each of these is an
 address computation that a shape-only test could miss, so these tests move the output through every
 alignment and cut rows across chunk and band edges.
