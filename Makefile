@@ -29,7 +29,7 @@ $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 bench: $(VENV)/.bench-installed
-	$(BIN)/python -m bench
+	$(BIN)/python -m antiquant.bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

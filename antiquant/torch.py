@@ -1,77 +1,9 @@
-"""``npu_anti_quant``: torch_npu's API over CPU tensors, computed by ``ascend_anti_quant`` without copies.
+"""``antiquant.torch`` is ``antiquant.integrations.torch``, under the name the README has always shown.
 
-Signature and meaning follow torch_npu's documentation of ``torch_npu.npu_anti_quant`` (Ascend/op-plugin
-``docs/context/torch_npu-npu_anti_quant.md``): ``out = quant((x + offset) * scale)``; x int8, or int32
-where each value holds 8 int4 (``src_dtype=torch.quint4x2``); scale 1-D float32/bfloat16 of size 1 or y's
-last dimension; offset optional, same dtype and shape as scale; ``dst_dtype`` float16 (default) or bfloat16;
-non-contiguous tensors accepted. The dtype pairing of x and ``src_dtype`` and the refusal of a 0-d int32 x
-follow op-plugin's ``npu_anti_quant`` (op_api), which widens the int32 output's last axis 8 times.
-
-Tensors cross to numpy as views of the same memory (bfloat16 through an int16 view, since numpy has no
-bfloat16 of its own), and the result is written into a preallocated torch tensor through a numpy view.
+Importing it puts that module itself in its place (one module object, so its state is shared).
 """
 
-from __future__ import annotations
+import importlib
+import sys
 
-import ml_dtypes
-import numpy as np
-
-try:
-    import torch
-except ImportError:  # torch is an optional extra
-    raise ImportError("antiquant.torch needs PyTorch: pip install 'antiquant[torch]'") from None
-
-from .api import ascend_anti_quant
-from .dtypes import AclnnError, DataType, Status
-
-__all__ = ["npu_anti_quant"]
-
-_DST = {torch.float16: DataType.FLOAT16, torch.bfloat16: DataType.BF16}
-# x dtype -> the src_dtype torch_npu pairs with it (None is always accepted)
-_SRC = {torch.int8: torch.int8, torch.int32: torch.quint4x2}
-
-
-def _invalid(message: str) -> AclnnError:
-    return AclnnError(Status.ACLNN_ERR_PARAM_INVALID, message)
-
-
-def _as_numpy(name: str, t) -> np.ndarray:
-    """A numpy view of a CPU tensor (strides kept); bfloat16 is re-read as ml_dtypes.bfloat16."""
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
-    if t.device.type != "cpu":
-        raise TypeError(f"{name}: expected a CPU tensor, got one on {t.device}")
-    t = t.detach()
-    if t.dtype == torch.bfloat16:
-        return t.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
-    try:
-        return t.numpy()
-    except (TypeError, RuntimeError):
-        raise _invalid(f"{name}: expected int8, int32, float32 or bfloat16, got {t.dtype}") from None
-
-
-def npu_anti_quant(x, scale, *, offset=None, dst_dtype=None, src_dtype=None):
-    """``quant((x + offset) * scale)`` into a new float16/bfloat16 tensor, bit-exact with the NPU operator.
-
-    Raises ``AclnnError`` (``.status``, CANN's code) where the operator would refuse the call, TypeError for
-    something that is not a CPU tensor.
-    """
-    if x is None or scale is None:
-        name = "x" if x is None else "scale"
-        raise AclnnError(Status.ACLNN_ERR_PARAM_NULLPTR, f"{name}: expected a tensor, got None")
-    if isinstance(x, torch.Tensor) and x.dtype not in _SRC:
-        raise _invalid(f"x: expected dtype torch.int8 or torch.int32 (8 int4 per value), got {x.dtype}")
-    xa = _as_numpy("x", x)
-    if src_dtype is not None and src_dtype != _SRC[x.dtype]:
-        raise _invalid(f"src_dtype: expected {_SRC[x.dtype]} (or None) for x of dtype {x.dtype}, got {src_dtype}")
-    if x.dtype == torch.int32 and x.dim() == 0:
-        raise _invalid("x: an int32 x (8 int4 per value) needs at least one dimension, got a 0-d tensor")
-    dst = torch.float16 if dst_dtype is None else dst_dtype
-    if dst not in _DST:
-        raise _invalid(f"dst_dtype: expected torch.float16 or torch.bfloat16, got {dst_dtype}")
-    sa = _as_numpy("scale", scale)
-    oa = None if offset is None else _as_numpy("offset", offset)
-    shape = (*x.shape[:-1], x.shape[-1] * 8) if x.dtype == torch.int32 else tuple(x.shape)
-    out = torch.empty(shape, dtype=dst)
-    ascend_anti_quant(xa, sa, oa, dst_type=_DST[dst], out=_as_numpy("out", out))
-    return out
+sys.modules[__name__] = importlib.import_module(".integrations.torch", __package__)

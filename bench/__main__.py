@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--out DIR] [--threads 1,2]``: run the suite, write results.json and results.png."""
+"""``python -m antiquant.bench [--quick] [--out DIR] [--threads 1,2]``: run the suite, write results.json and results.png."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ PEER_KEYS = ("numpy", "torch", "compile")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=(
+    parser = argparse.ArgumentParser(prog="python -m antiquant.bench", description=(
         "Benchmark antiquant against the machine's copy bandwidth, numpy + ml_dtypes and PyTorch."))
     parser.add_argument("--quick", action="store_true", help="about a minute: fewer sizes, shapes and repeats")
     parser.add_argument("--out", default="bench/results", help="directory for results.json and results.png "
@@ -67,7 +67,7 @@ def main(argv=None) -> int:
         results = run_suite(config)
         said = write(results, args.out)
     except (ValueError, OSError) as err:
-        print(f"python -m bench: error: {err}", file=sys.stderr)
+        print(f"python -m antiquant.bench: error: {err}", file=sys.stderr)
         return 2
     sys.stdout.write(markdown(results))
     for line in said:

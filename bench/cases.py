@@ -10,7 +10,7 @@ import itertools
 
 import numpy as np
 
-from antiquant.dtypes import DTYPE_NAMES, numpy_dtype_of
+from antiquant.core.dtypes import DTYPE_NAMES, numpy_dtype_of
 
 __all__ = ["Case", "ALL_CASES", "Inputs", "make_inputs", "shape_for", "random_pool"]
 

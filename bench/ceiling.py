@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from kernels.dequant import BURST_BYTES, private_buffer
-from kernels.vector import LINE, store_fence, stream_lines
+from antiquant.kernels.dequant import BURST_BYTES, private_buffer
+from antiquant.kernels.vector import LINE, store_fence, stream_lines
 
 __all__ = ["CHUNK", "widen_copy", "streaming_widen_copy", "copy_buffers"]
 

@@ -1,4 +1,4 @@
-"""First call in a fresh process: ``python -m bench.fresh SOURCE DST PER_CHANNEL OFFSET`` prints JSON.
+"""First call in a fresh process: ``python -m antiquant.bench.fresh SOURCE DST PER_CHANNEL OFFSET`` prints JSON.
 
 Run by the suite in a subprocess with its own ``NUMBA_CACHE_DIR``: the first run compiles, the next loads
 the cache. Times the import of antiquant, the first call (compile or cache load) and the second call apart.

@@ -68,7 +68,7 @@ def _numpy_bits(y) -> np.ndarray:
 
 class Antiquant(Impl):
     """``ascend_anti_quant`` into ``out``, or allocating: "alloc" drops each result before the next call, so
-    the next output reuses its memory (``api._new_output``); "alloc-kept" keeps it alive through the next
+    the next output reuses its memory (``antiquant.core.launch.new_output``); "alloc-kept" keeps it alive through the next
     call, so every output is fresh memory, as when a caller keeps its results."""
 
     name = key = "antiquant"

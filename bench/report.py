@@ -1,4 +1,4 @@
-"""Markdown tables from a results JSON: ``python -m bench.report results.json`` prints them.
+"""Markdown tables from a results JSON: ``python -m antiquant.bench.report results.json`` prints them.
 
 Only the standard library: the report can be regenerated anywhere from a saved JSON.
 """
@@ -255,8 +255,8 @@ def markdown(results: dict, *, level: int = 3, tables=tuple(TABLES)) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__.splitlines()[0])
-    parser.add_argument("results", help="a results.json written by python -m bench")
+    parser = argparse.ArgumentParser(prog="python -m antiquant.bench.report", description=__doc__.splitlines()[0])
+    parser.add_argument("results", help="a results.json written by python -m antiquant.bench")
     parser.add_argument("--level", type=int, default=3, help="Markdown heading level (default 3)")
     parser.add_argument("--tables", default=",".join(TABLES),
                         help=f"tables to print, comma-separated (default all): {','.join(TABLES)}")

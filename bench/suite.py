@@ -413,11 +413,11 @@ def _two_phase_calls(inputs: Inputs) -> dict:
 
 
 def _fresh_process(case: Case, cache_dir: str) -> dict:
-    """Run ``python -m bench.fresh`` with the given Numba cache directory; its JSON plus the process time."""
+    """Run ``python -m antiquant.bench.fresh`` with the given Numba cache directory; its JSON plus the process time."""
     root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir,
            "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-    args = [sys.executable, "-m", "bench.fresh", case.source, case.dst, str(int(case.per_channel)),
+    args = [sys.executable, "-m", "antiquant.bench.fresh", case.source, case.dst, str(int(case.per_channel)),
             str(int(case.offset))]
     start = time.perf_counter()
     proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=root, timeout=900)

@@ -1,6 +1,6 @@
 """The dequantization kernel: one body, specialisations generated per source, destination and scale mode.
 
-``dequant_span`` is the whole arithmetic (SPEC section 1) for a run of consecutive elements of one row.
+``dequant_span`` is the whole arithmetic (docs/spec.md section 1) for a run of consecutive elements of one row.
 ``fused_kernel`` walks a tile table in parallel and applies it in place; every flag is a closure
 constant, so each specialisation compiles to straight-line vector code, and Numba caches it on disk.
 """

@@ -15,7 +15,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 
 def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
-    """Equal bit patterns, except that any NaN matches any NaN (SPEC section 1)."""
+    """Equal bit patterns, except that any NaN matches any NaN (docs/spec.md section 1)."""
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
     a, e = actual.view(np.uint16), expected.view(np.uint16)
@@ -59,10 +59,10 @@ def launch(request, monkeypatch):
     """Run the test with small outputs on the calling thread (the default), on the thread team, and on the
     thread team with streaming stores. Launches cached by earlier tests are set aside: they would keep the
     choice made under other thresholds."""
-    from antiquant import aclnn, api
-    monkeypatch.setattr(api, "_LAUNCHES", {})
+    from antiquant.core import launch as launching
+    monkeypatch.setattr(launching, "_LAUNCHES", {})
     if request.param != "serial":
-        monkeypatch.setattr(aclnn, "PARALLEL_MIN_ELEMENTS", 0)
+        monkeypatch.setattr(launching, "PARALLEL_MIN_ELEMENTS", 0)
     if request.param == "streaming":
-        monkeypatch.setattr(aclnn, "STREAMING_MIN_BYTES", 0)
+        monkeypatch.setattr(launching, "STREAMING_MIN_BYTES", 0)
     return request.param

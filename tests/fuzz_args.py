@@ -35,9 +35,9 @@ def _instrumented():
 
 with _instrumented():
     from antiquant import AclnnError, AclTensor, DataType, ascend_anti_quant, pack_int4, reference, tiling
-    from antiquant.api import dst_type_code
-    from antiquant.dtypes import numpy_dtype_of
-    from antiquant.validation import expected_y_shape
+    from antiquant.core.dtypes import dst_type_code
+    from antiquant.core.dtypes import numpy_dtype_of
+    from antiquant.core.validation import expected_y_shape
 
 ALLOWED = (AclnnError, TypeError, ValueError)
 BF16 = ml_dtypes.bfloat16

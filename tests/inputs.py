@@ -78,7 +78,7 @@ def operator_calls(max_elements: int = 4096):
     """Hypothesis strategy: ``(x, scale, offset, kwargs)`` for ``ascend_anti_quant``, valid and varied.
 
     Ranks 0-8 with tiny axes and now and then one long axis (several tiles), empty tensors, every x storage,
-    strided and transposed x (where the SPEC allows), strided scale/offset and out, both scale dtypes drawn
+    strided and transposed x (where docs/spec.md allows), strided scale/offset and out, both scale dtypes drawn
     as raw bits (NaN, inf, subnormals), both destinations, sqrt mode, per-tensor and per-channel.
     """
     from hypothesis import strategies as st

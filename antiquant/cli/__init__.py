@@ -1,0 +1,66 @@
+"""``antiquant`` command line: one subcommand per module of this package, user errors as one line on stderr (exit 2)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from ..core.dtypes import AclnnError
+
+# Subcommand name -> module exposing ``add_arguments(parser)``, ``run(args) -> int`` and a docstring.
+COMMANDS = {
+    "demo": "antiquant.cli.demo",
+    "convert": "antiquant.cli.convert",
+    "plan": "antiquant.cli.plan",
+    "sim": "antiquant.cli.sim",
+    "sweep": "antiquant.cli.sweep",
+    "bench": "antiquant.cli.bench",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2), like every other user error."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="antiquant", description="Ascend CANN aclnnAscendAntiQuant on the CPU.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        doc = (module.__doc__ or "").strip().splitlines()[0]
+        p = sub.add_parser(name, help=doc, description=doc)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except BrokenPipeError:  # the reader went away (`antiquant plan | head`): not an error of ours
+        _silence_stdout()
+        return 0
+    except (AclnnError, ValueError, TypeError, OSError, ImportError) as err:
+        print(f"antiquant {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"antiquant {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again (Python's SIGPIPE recipe)."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Convert an msModelSlim W8A16/W4A16 checkpoint into a float16/bfloat16 safetensors checkpoint.
+
+Writes into a hidden directory beside OUTPUT, renamed to OUTPUT only when complete and removed on any
+failure or interrupt; the work itself is ``antiquant.convert`` (one shard per task, here or on a cluster).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from .. import convert
+
+
+def _run_here(jobs, directory: Path) -> list:
+    from tqdm import tqdm
+
+    with tqdm(total=sum(map(convert.output_bytes, jobs)), unit="B", unit_scale=True, desc="antiquant convert",
+              disable=not sys.stderr.isatty()) as bar:
+        return [convert.convert_shard(job, directory, bar.update) for job in jobs]
+
+
+def _cluster_runner():
+    try:
+        import distributed  # noqa: F401  (antiquant.dask imports it only when a cluster is used)
+
+        from ..integrations.dask import run_on_cluster
+    except ImportError:
+        raise ValueError("--scheduler needs Dask: pip install 'antiquant[dask]'") from None
+    return run_on_cluster
+
+
+def _run_on_cluster(run_on_cluster, jobs, directory: Path, address: str) -> list:
+    from tqdm import tqdm
+
+    with tqdm(total=len(jobs), unit="shard", desc="antiquant convert", disable=not sys.stderr.isatty()) as bar:
+        return run_on_cluster(address, convert.convert_shard, jobs, str(directory), on_done=lambda _: bar.update(1))
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("input", metavar="INPUT", help="msModelSlim checkpoint directory "
+                        "(quant_model_weight*.safetensors + quant_model_description*.json)")
+    parser.add_argument("output", metavar="OUTPUT", help="new directory for the float checkpoint (must not exist, "
+                        "or be empty)")
+    parser.add_argument("--dst", choices=sorted(convert.DST), default="bf16", help="float type of dequantized weights "
+                        "(default bf16)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler (e.g. tcp://host:8786): "
+                        "one task per shard; workers must see INPUT and OUTPUT at the same paths")
+
+
+def run(args) -> int:
+    convert.safe_open()
+    cluster = _cluster_runner() if args.scheduler else None
+    start = time.perf_counter()
+    src, out = Path(args.input), Path(args.output).absolute()
+    if out.exists() and not (out.is_dir() and not any(out.iterdir())):
+        raise ValueError(f"OUTPUT {args.output}: already exists; give a new or empty directory")
+    if not out.parent.is_dir():
+        raise ValueError(f"OUTPUT {args.output}: parent directory {out.parent} does not exist")
+    jobs = convert.plan(src, args.dst)
+    partial = out.parent / f".{out.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
+    partial.mkdir()  # beside OUTPUT, so the final rename stays on one filesystem; mode follows the umask
+    try:
+        if cluster is not None:
+            results = _run_on_cluster(cluster, jobs, partial, args.scheduler)
+        else:
+            results = _run_here(jobs, partial)
+        if len(results) > 1:
+            convert.write_index(partial, results)
+        if out.exists():
+            out.rmdir()
+        os.rename(partial, out)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    items = [it for job in jobs for it in job.items]
+    dequantized = sum(isinstance(it, convert.Dequant) for it in items)
+    total = sum(nbytes for *_, nbytes in results)
+    where = f" on {args.scheduler}" if args.scheduler else ""
+    print(f"antiquant convert: {dequantized} weights dequantized to {args.dst}, {len(items) - dequantized} tensors "
+          f"copied, {len(results)} shard(s), {total / 1e6:.1f} MB in {time.perf_counter() - start:.1f} s{where}")
+    for filename, names, nbytes in results:
+        print(f"  {Path(args.output) / filename}: {len(names)} tensors, {nbytes / 1e6:.1f} MB")
+    if len(results) > 1:
+        print(f"  {Path(args.output) / 'model.safetensors.index.json'}")
+    return 0

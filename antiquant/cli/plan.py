@@ -1,0 +1,77 @@
+"""Show the tile plan for one problem: tiling data and key, block dim, tiles per core, UB map, estimated NPU time."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from .. import sim, tiling
+from .problem import Experiment, add_problem_arguments, add_strategy_arguments, core_groups, core_label, \
+    strategy_from
+
+MODES = {0: "PER_TENSOR", 1: "PER_CHANNEL", 2: "PER_CHANNEL_NDDMA"}
+
+
+def add_arguments(parser) -> None:
+    add_problem_arguments(parser)
+    add_strategy_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+
+
+def key_text(plan: tiling.TilePlan) -> str:
+    flags = [name for bit, name in ((4, "offset"), (8, "sqrt mode")) if plan.tiling_key & bit]
+    return f"{plan.tiling_key} ({', '.join([MODES[plan.mode], *flags])})"
+
+
+def per_core(plan: tiling.TilePlan) -> list[dict]:
+    """Per core: tiles, elements, and the largest tile."""
+    table, offsets = plan.tile_table, plan.core_offsets
+    rows = []
+    for c in range(plan.block_dim):
+        t = table[offsets[c]:offsets[c + 1]]
+        big = t[np.argmax(t[:, 2] * t[:, 4])]
+        rows.append({"core": c, "tiles": len(t), "elements": int((t[:, 2] * t[:, 4]).sum()),
+                     "largest_tile": [int(big[2]), int(big[4])]})
+    return rows
+
+
+def as_dict(exp: Experiment, plan: tiling.TilePlan, timeline: sim.Timeline) -> dict:
+    return {
+        "problem": exp.describe(), "strategy": plan.strategy, "platform": plan.platform,
+        "tiling_key": plan.tiling_key, "block_dim": plan.block_dim, "workspace_size": plan.workspace_size,
+        "tiling_data": plan.tiling_data, "tiling_bytes": plan.to_bytes().hex(), "buffers": plan.buffers,
+        "ub_budget": plan.ub_budget, "ub_bytes": plan.ub_bytes, "ub_map": [r._asdict() for r in plan.ub_map],
+        "tiles": len(plan.tile_table), "per_core": per_core(plan), "notes": list(plan.notes),
+        "estimated_us": timeline.total_us, "bound": timeline.bound,
+    }
+
+
+def run(args) -> int:
+    exp = Experiment.from_args(args)
+    strategy = strategy_from(args)
+    plan = exp.plan(strategy)
+    timeline = sim.simulate(plan)
+    if args.json:
+        print(json.dumps(as_dict(exp, plan, timeline), indent=1))
+        return 0
+    print(f"antiquant plan: {exp.describe()}, strategy {strategy.describe()}")
+    print(f"  tiling key {key_text(plan)}, block dim {plan.block_dim}, "
+          f"workspace {plan.workspace_size} bytes")
+    print("  tiling data (14 x int64, CANN's order):")
+    items = [f"{name} {value}" for name, value in plan.tiling_data.items()]
+    for i in range(0, len(items), 7):
+        print("    " + "  ".join(items[i:i + 7]))
+    print(f"  tiles: {len(plan.tile_table)}")
+    summaries = [(r["tiles"], r["elements"], tuple(r["largest_tile"])) for r in per_core(plan)]
+    for first, last, (tiles, elements, (rows, cols)) in core_groups(summaries):
+        print(f"    {core_label(first, last):<12} {tiles:>6} tiles  {elements:>10} elements each, "
+              f"largest tile {rows} x {cols}")
+    print(f"  UB map ({plan.buffers} buffers; {plan.ub_bytes} of {plan.ub_budget} bytes):")
+    for r in plan.ub_map:
+        slots = f"{r.slots} x {r.nbytes}" if r.slots > 1 else f"{r.nbytes}"
+        print(f"    {r.name:<11} [{r.offset:>6}, {r.end:>6})  {slots} bytes")
+    for note in plan.notes:
+        print(f"  note: {note}")
+    print(f"  estimated NPU time {timeline.total_us:.1f} µs ({timeline.bound}-bound; antiquant sim for the timeline)")
+    return 0

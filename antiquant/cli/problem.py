@@ -1,0 +1,144 @@
+"""What the tiling commands (plan, sim, sweep) share: one problem from the command line, its plans and inputs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import ml_dtypes
+import numpy as np
+
+from .. import tiling
+from ..core import platforms
+from ..core.dtypes import DataType, pack_int4
+
+X_DTYPES = {"int8": DataType.INT8, "int4": DataType.INT4, "int32": DataType.INT32}
+SCALE_DTYPES = {"float32": DataType.FLOAT, "bfloat16": DataType.BF16}
+DST_TYPES = {"float16": DataType.FLOAT16, "bfloat16": DataType.BF16}
+
+
+def add_problem_arguments(parser) -> None:
+    parser.add_argument("shape", help="y's shape, e.g. 4096x11008 (the dequantized weight; int32 x holds 8 per word)")
+    parser.add_argument("--x-dtype", default="int8", choices=X_DTYPES, help="x's dtype (default int8)")
+    parser.add_argument("--per-tensor", action="store_true", help="one scale for the tensor (default: per channel)")
+    parser.add_argument("--scale-dtype", default="float32", choices=SCALE_DTYPES, help="default float32")
+    parser.add_argument("--offset", action="store_true", help="with an offset vector")
+    parser.add_argument("--dst", default="float16", choices=DST_TYPES, help="y's dtype (default float16)")
+    parser.add_argument("--sqrt-mode", action="store_true", help="square the scale first")
+    parser.add_argument("--platform", default="Ascend910B", help=f"one of {', '.join(platforms.names())}")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override a platform figure (repeatable): " + ", ".join(platforms.TUNABLE_FIELDS))
+
+
+def add_strategy_arguments(parser) -> None:
+    parser.add_argument("--strategy", default="cann", choices=tiling.STRATEGIES, help="tiling strategy (default cann)")
+    parser.add_argument("--buffers", type=int, default=tiling.BUFF_NUM, help="UB slots per stream, 1-3 (default 2)")
+    parser.add_argument("--ub-budget", type=int, help="UB bytes a core may use (default: the platform's UB)")
+    parser.add_argument("--base-n", type=int, help="tile rows instead of the strategy's")
+    parser.add_argument("--base-len", type=int, help="tile columns instead of the strategy's (multiple of 32)")
+
+
+def strategy_from(args) -> tiling.Strategy:
+    return tiling.Strategy(args.strategy, buffers=args.buffers, ub_budget=args.ub_budget, base_n=args.base_n,
+                           base_len=args.base_len)
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    parts = text.lower().replace(",", "x").split("x")
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        shape = ()
+    if not shape or len(shape) > 8 or min(shape) < 1:
+        raise ValueError(f"shape: expected 1 to 8 positive sizes such as 4096x11008, got {text!r}")
+    return shape
+
+
+def parse_overrides(items: list[str]) -> dict[str, float]:
+    values = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            values[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"--set: expected FIELD=NUMBER, got {item!r}") from None
+    return values
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """One problem on one platform, as the command line gave it."""
+
+    shape: tuple[int, ...]
+    x_dtype: str
+    per_channel: bool
+    scale_dtype: str
+    offset: bool
+    dst: str
+    sqrt_mode: bool
+    profile: platforms.Platform
+
+    @classmethod
+    def from_args(cls, args) -> "Experiment":
+        profile = platforms.get(args.platform).with_overrides(**parse_overrides(args.set))
+        exp = cls(parse_shape(args.shape), args.x_dtype, not args.per_tensor, args.scale_dtype, args.offset,
+                  args.dst, args.sqrt_mode, profile)
+        for what, name, table, allowed in (("--x-dtype", exp.x_dtype, X_DTYPES, profile.x_dtypes),
+                                           ("--scale-dtype", exp.scale_dtype, SCALE_DTYPES, profile.scale_dtypes),
+                                           ("--dst", exp.dst, DST_TYPES, profile.y_dtypes)):
+            if table[name] not in allowed:
+                names = ", ".join(n for n, d in table.items() if d in allowed)
+                raise ValueError(f"{what}: {profile.name} supports {names}, got {name}")
+        if exp.x_dtype == "int32" and exp.shape[-1] % 8:
+            raise ValueError(f"shape: int32 x holds 8 values per word, so the last size must be a multiple "
+                             f"of 8, got {exp.shape[-1]}")
+        if exp.x_dtype == "int4" and exp.shape[-1] % 2:
+            raise ValueError(f"shape: int4 x needs an even last size, got {exp.shape[-1]}")
+        return exp
+
+    @property
+    def x_shape(self) -> tuple[int, ...]:
+        return (*self.shape[:-1], self.shape[-1] // 8) if self.x_dtype == "int32" else self.shape
+
+    @property
+    def scale_size(self) -> int:
+        return self.shape[-1] if self.per_channel else 1
+
+    def plan(self, strategy) -> tiling.TilePlan:
+        return tiling.plan(self.x_shape, x_dtype=X_DTYPES[self.x_dtype], scale_size=self.scale_size,
+                           scale_dtype=SCALE_DTYPES[self.scale_dtype], has_offset=self.offset,
+                           dst_type=DST_TYPES[self.dst], sqrt_mode=self.sqrt_mode, platform=self.profile,
+                           strategy=strategy)
+
+    def describe(self) -> str:
+        scale = f"{'per-channel' if self.per_channel else 'per-tensor'} {self.scale_dtype} scale"
+        extras = "".join((" + offset" if self.offset else "", ", sqrt mode" if self.sqrt_mode else ""))
+        return (f"{'x'.join(map(str, self.shape))} {self.x_dtype} -> {self.dst}, {scale}{extras}, "
+                f"on {self.profile.name}")
+
+    def inputs(self, seed: int = 0):
+        """Random operator inputs: (x, scale, offset, dst_type) for ``ascend_anti_quant``."""
+        rng = np.random.default_rng(seed)
+        lo, hi = (-128, 128) if self.x_dtype == "int8" else (-8, 8)
+        values = rng.integers(lo, hi, self.shape, dtype=np.int8)
+        x = {"int8": values, "int4": values.astype(ml_dtypes.int4)}.get(self.x_dtype)
+        if x is None:
+            x = pack_int4(values, np.int32)
+        sdtype = np.float32 if self.scale_dtype == "float32" else ml_dtypes.bfloat16
+        scale = (rng.random(self.scale_size, dtype=np.float32) * 0.02).astype(sdtype)
+        offset = rng.integers(-4, 4, self.scale_size).astype(sdtype) if self.offset else None
+        return x, scale, offset, DST_TYPES[self.dst]
+
+
+def core_groups(counts) -> list[tuple[int, int, tuple]]:
+    """Runs of consecutive cores with equal summaries: (first, last, summary)."""
+    groups = []
+    for c, summary in enumerate(counts):
+        if groups and groups[-1][2] == summary:
+            groups[-1] = (groups[-1][0], c, summary)
+        else:
+            groups.append((c, c, summary))
+    return groups
+
+
+def core_label(first: int, last: int) -> str:
+    return f"core {first}" if first == last else f"cores {first}-{last}"

@@ -1,0 +1,201 @@
+"""CANN type codes, status codes, and the one place the int4 nibble order lives.
+
+int4 storage (docs/spec.md section 2): element ``i`` of a container occupies bits ``4*i .. 4*i+3``, low nibble
+first, two's complement. A byte holds 2 elements, an int32 word holds 8.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+
+import numpy as np
+
+__all__ = [
+    "DataType",
+    "Status",
+    "AclnnError",
+    "NIBBLE_BITS",
+    "nibbles_per",
+    "pack_int4",
+    "unpack_int4",
+    "datatype_of",
+    "numpy_dtype_of",
+    "DTYPE_NAMES",
+    "DST_TYPES",
+    "dst_type_code",
+]
+
+
+class DataType(enum.IntEnum):
+    """CANN ``aclDataType`` values (docs/spec.md section 2)."""
+
+    ACL_FLOAT = 0
+    ACL_FLOAT16 = 1
+    ACL_INT8 = 2
+    ACL_INT32 = 3
+    ACL_UINT8 = 4
+    ACL_INT16 = 6
+    ACL_UINT16 = 7
+    ACL_UINT32 = 8
+    ACL_INT64 = 9
+    ACL_UINT64 = 10
+    ACL_DOUBLE = 11
+    ACL_BOOL = 12
+    ACL_BF16 = 27
+    ACL_INT4 = 29
+
+    # Short aliases: DataType.FLOAT is DataType.ACL_FLOAT.
+    FLOAT = 0
+    FLOAT16 = 1
+    INT8 = 2
+    INT32 = 3
+    UINT8 = 4
+    INT16 = 6
+    UINT16 = 7
+    UINT32 = 8
+    INT64 = 9
+    UINT64 = 10
+    DOUBLE = 11
+    BOOL = 12
+    BF16 = 27
+    INT4 = 29
+
+    @property
+    def short(self) -> str:
+        """``FLOAT16`` for ``ACL_FLOAT16``: the name messages use."""
+        return self.name.removeprefix("ACL_")
+
+
+class Status(enum.IntEnum):
+    """CANN ``aclnnStatus`` values (docs/spec.md section 2)."""
+
+    ACLNN_SUCCESS = 0
+    ACLNN_ERR_PARAM_NULLPTR = 161001
+    ACLNN_ERR_PARAM_INVALID = 161002
+    ACLNN_ERR_RUNTIME_ERROR = 361001
+    ACLNN_ERR_INNER = 561000
+    ACLNN_ERR_INNER_NULLPTR = 561103
+
+
+class AclnnError(Exception):
+    """An operator call CANN would refuse; ``.status`` is the ``aclnnStatus`` it would return."""
+
+    def __init__(self, status: Status, message: str):
+        super().__init__(message)
+        self.status = Status(status)
+
+    def __str__(self) -> str:
+        return f"{self.status.name} ({int(self.status)}): {self.args[0]}"
+
+
+@functools.cache
+def _numpy_to_acl() -> dict:
+    """numpy dtype -> DataType. Built on first use: importing ml_dtypes costs about half a second, which
+    planning and the simulator (``antiquant.tiling``, ``antiquant.sim``) never pay."""
+    import ml_dtypes
+    return {
+        np.dtype(np.float32): DataType.FLOAT,
+        np.dtype(np.float16): DataType.FLOAT16,
+        np.dtype(np.int8): DataType.INT8,
+        np.dtype(np.int32): DataType.INT32,
+        np.dtype(np.uint8): DataType.UINT8,
+        np.dtype(np.int16): DataType.INT16,
+        np.dtype(np.uint16): DataType.UINT16,
+        np.dtype(np.uint32): DataType.UINT32,
+        np.dtype(np.int64): DataType.INT64,
+        np.dtype(np.uint64): DataType.UINT64,
+        np.dtype(np.float64): DataType.DOUBLE,
+        np.dtype(np.bool_): DataType.BOOL,
+        np.dtype(ml_dtypes.bfloat16): DataType.BF16,
+        np.dtype(ml_dtypes.int4): DataType.INT4,
+    }
+
+
+@functools.cache
+def _acl_to_numpy() -> dict:
+    return {acl: dt for dt, acl in _numpy_to_acl().items()}
+
+
+# Names users and the CLI give dtypes ("bfloat16", "fp16", ...), lower case.
+DTYPE_NAMES = {
+    "int4": DataType.INT4, "int8": DataType.INT8, "int32": DataType.INT32,
+    "float": DataType.FLOAT, "float32": DataType.FLOAT,
+    "float16": DataType.FLOAT16, "fp16": DataType.FLOAT16, "half": DataType.FLOAT16,
+    "bfloat16": DataType.BF16, "bf16": DataType.BF16,
+}
+
+
+# What y may be on any platform (CANN's dstType): FLOAT16 (1) or BF16 (27).
+DST_TYPES = (DataType.FLOAT16, DataType.BF16)
+
+
+def datatype_of(dtype) -> DataType | None:
+    """The ``DataType`` of a numpy dtype, or None when CANN has no code for it."""
+    return _numpy_to_acl().get(np.dtype(dtype))
+
+
+def numpy_dtype_of(datatype: DataType) -> np.dtype:
+    """The numpy dtype that stores one element of ``datatype`` (ml_dtypes.int4 for INT4)."""
+    return _acl_to_numpy()[DataType(datatype)]
+
+
+NIBBLE_BITS = 4
+
+
+def nibbles_per(container: np.dtype) -> int:
+    """How many int4 elements one container element holds: 2 per byte, 8 per int32."""
+    return np.dtype(container).itemsize * 8 // NIBBLE_BITS
+
+
+def pack_int4(values: np.ndarray, container=np.uint8) -> np.ndarray:
+    """Pack int4 values (any integer array, or ml_dtypes.int4) along the last axis, low nibble first.
+
+    The last axis must be a multiple of ``nibbles_per(container)``; the result's last axis is that many
+    times shorter. ``container`` is uint8 (packed INT4) or int32 (INT32 carrying 8 int4).
+    """
+    values = np.asarray(values)
+    per = nibbles_per(container)
+    if values.ndim == 0 or values.shape[-1] % per:
+        raise ValueError(f"pack_int4: the last axis must be a multiple of {per}, got shape {values.shape}")
+    v = values.astype(np.int8) if datatype_of(values.dtype) == DataType.INT4 else values
+    if v.size and (v.min() < -8 or v.max() > 7):
+        raise ValueError("pack_int4: values must lie in [-8, 7]")
+    groups = (v.astype(np.uint64) & 0xF).reshape(*v.shape[:-1], v.shape[-1] // per, per)
+    shifts = np.arange(per, dtype=np.uint64) * NIBBLE_BITS
+    words = np.bitwise_or.reduce(groups << shifts, axis=-1)
+    unsigned = np.dtype(container).newbyteorder("=").str.replace("i", "u")
+    return words.astype(unsigned).view(container)
+
+
+def unpack_int4(packed: np.ndarray) -> np.ndarray:
+    """Inverse of ``pack_int4``: int8 values in [-8, 7], the last axis ``nibbles_per`` times longer."""
+    packed = np.asarray(packed)
+    per = nibbles_per(packed.dtype)
+    shifts = np.arange(per, dtype=np.uint64) * NIBBLE_BITS
+    unsigned = packed.view(packed.dtype.str.replace("i", "u")).astype(np.uint64)
+    nib = ((unsigned[..., None] >> shifts) & 0xF).astype(np.int8)
+    values = (nib ^ 8) - 8
+    return values.reshape(*packed.shape[:-1], packed.shape[-1] * per) if packed.ndim else values.reshape(per)
+
+
+def dst_type_code(dst_type) -> DataType:
+    """1 / 27 / DataType / numpy.float16 / ml_dtypes.bfloat16 / "float16" / "bfloat16" -> DataType."""
+    if isinstance(dst_type, (bool, np.bool_)):
+        pass
+    elif isinstance(dst_type, (int, np.integer)):
+        if int(dst_type) in DST_TYPES:
+            return DataType(int(dst_type))
+    elif isinstance(dst_type, str):
+        if DTYPE_NAMES.get(dst_type.lower()) in DST_TYPES:
+            return DTYPE_NAMES[dst_type.lower()]
+    elif isinstance(dst_type, (type, np.dtype)):  # a dtype or scalar type, not an array or a scalar value
+        try:
+            code = datatype_of(dst_type)
+        except TypeError:
+            code = None
+        if code in DST_TYPES:
+            return code
+    raise AclnnError(Status.ACLNN_ERR_PARAM_INVALID,
+                     f"dst_type: expected 1 / 'float16' / numpy.float16 or 27 / 'bfloat16' / ml_dtypes.bfloat16, "
+                     f"got {dst_type!r}")

@@ -1,0 +1,294 @@
+"""Launch: a validated call bound to its tile plan and workspace layout, run by the generated kernel.
+
+Both API layers take this one path: ``prepare`` validates (``core.validation``), plans (``antiquant.tiling``,
+the platform's host tiling) and derives a ``Launch``; ``Launch.run`` prepares scale/offset in the
+workspace, stages non-contiguous tensors and calls the kernel. The caches that let a repeated Pythonic call
+go straight to the kernel live here too: launches by call signature, each thread's workspace, and the
+memory of each thread's last large output.
+
+The workspace is real memory: after the platform's system workspace it holds the float32 scale/offset (sqrt
+mode applied, split into the kernels' lanes) and staging copies of any non-contiguous x or y, so kernels
+only ever see contiguous data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import threading
+
+import numpy as np
+
+from .. import kernels, tiling
+from . import platforms
+from .dtypes import DataType
+from .validation import CheckedCall, check_call
+
+__all__ = ["Launch", "MODES", "prepare", "thread_workspace", "new_output", "signature", "cached", "remember",
+           "PARALLEL_MIN_ELEMENTS", "STREAMING_MIN_BYTES"]
+
+ALIGN = 512  # workspace regions start on GM-block boundaries
+# Outputs smaller than this run on the calling thread: waking the thread team costs more than it saves
+# (about 2 us idle, a scheduler time slice on a busy machine).
+PARALLEL_MIN_ELEMENTS = 1 << 15
+# Outputs at least this large are written with streaming stores (``kernels.fused_kernel(streaming=True)``),
+# which skip reading y's lines before writing them but leave nothing in cache. Measured here with 2 threads
+# and repeated calls: from 90 MB of output they won on every path tried (int8->fp16 per-tensor 1.6x); at
+# 40 MB int8->bf16 per-channel with offset lost (69% of the copy against 94%), its y still cached between
+# calls.
+STREAMING_MIN_BYTES = 64 << 20
+
+def _align(n: int) -> int:
+    return -(-n // ALIGN) * ALIGN
+
+
+@dataclasses.dataclass(frozen=True)
+class Region:
+    """A byte range of the workspace."""
+
+    start: int
+    nbytes: int
+
+    def view(self, workspace: np.ndarray, dtype, shape) -> np.ndarray:
+        return workspace[self.start:self.start + self.nbytes].view(dtype).reshape(shape)
+
+
+def _source_name(call: CheckedCall) -> str:
+    x = call.x
+    if x.dtype == DataType.INT8:
+        return "int8"
+    if x.dtype == DataType.INT32:
+        return "int32"
+    return "int4" if x.packed else "int4_unpacked"
+
+
+def _lanes(source: str, per_channel: bool) -> int:
+    """How many lanes the kernels read scale/offset in (``kernels.dequant_span``): 1 if per-tensor."""
+    return kernels.SOURCES[source].lanes if per_channel else 1
+
+
+def _needs_preparing(t, square: bool, lanes: int) -> bool:
+    """Whether scale/offset must be converted in the workspace: kernels read contiguous float32 only,
+    split into lanes."""
+    return square or t.dtype != DataType.FLOAT or not t.is_contiguous() or lanes > 1
+
+
+def _prepared(array: np.ndarray, region: Region | None, workspace, square: bool, lanes: int) -> np.ndarray:
+    """scale/offset as the kernels read them: float32 ``[lanes, size / lanes]`` (squared in sqrt mode), the
+    array itself or a workspace copy."""
+    if region is None:
+        return array.reshape(1, -1)
+    values = region.view(workspace, np.float32, (lanes, array.size // lanes))
+    kernels.split_lanes(np.ascontiguousarray(array, np.float32), values, square)  # Numba: inf/NaN raise nothing
+    return values
+
+
+def _ub_layout(plan: tiling.TilePlan) -> np.ndarray:
+    """The staged kernel's ``layout`` (``kernels.LAYOUT_FIELDS``) from the plan's UB map."""
+    def start(*names):
+        region = next(filter(None, map(plan.region, names)), None)
+        return -1 if region is None else region.offset
+
+    x, y = plan.region("x"), plan.region("y")
+    return np.array([x.offset, x.nbytes, y.offset, y.nbytes, start("scale_f32", "scale"),
+                     start("offset_f32", "offset"), plan.buffers], np.int64)
+
+
+MODES = ("fused", "ub")
+
+
+@dataclasses.dataclass(frozen=True)
+class Launch:
+    """How to run a validated call: everything derived from its metadata (dtypes, shapes, strides), so one
+    Launch serves every call whose tensors are described alike; the arrays and workspace come per run."""
+
+    plan: tiling.TilePlan
+    mode: str
+    source: str
+    bf16: bool
+    per_channel: bool
+    has_offset: bool
+    sqrt_mode: bool
+    parallel: bool
+    streaming: bool
+    workspace_size: int
+    regions: dict
+
+    @classmethod
+    def of(cls, call: CheckedCall, plan: tiling.TilePlan, mode: str) -> "Launch":
+        size, regions = _layout(call, plan)
+        return cls(plan, mode, _source_name(call), call.dst_type == DataType.BF16, call.per_channel,
+                   call.offset is not None, call.sqrt_mode, call.numel >= PARALLEL_MIN_ELEMENTS,
+                   # a y staged through the workspace is copied back from there: its stores stay plain
+                   2 * call.numel >= STREAMING_MIN_BYTES and "y" not in regions, size, regions)
+
+    def run(self, x: np.ndarray, scale: np.ndarray, offset: np.ndarray | None, y: np.ndarray,
+            workspace: np.ndarray | None, fresh_y: bool = False) -> None:
+        """Prepare scale/offset, stage, run the kernel, copy staged output back.
+
+        ``fresh_y``: y's memory was just allocated, its pages not mapped yet. The OS zeroes each page in
+        cache on its first store, where plain stores then land cheaply; streaming stores would send every
+        line to memory twice (measured: 16.1 ms against 13.4 for a fresh 4096x11008 bf16 output).
+        """
+        if self.plan.block_dim == 0:  # an empty tensor: nothing to compute
+            return
+        r = self.regions
+        lanes = _lanes(self.source, self.per_channel)
+        scale = _prepared(scale, r.get("scale"), workspace, self.sqrt_mode, lanes)
+        offset = scale if offset is None else _prepared(offset, r.get("offset"), workspace, False, lanes)
+        if "x" in r:
+            staged = r["x"].view(workspace, x.dtype, x.shape)
+            np.copyto(staged, x)
+            x = staged
+        dim0, dim1 = self.plan.dims
+        y_out = r["y"].view(workspace, y.dtype, y.shape) if "y" in r else y
+        flags = (self.source, self.bf16, self.per_channel, self.has_offset)
+        source = kernels.SOURCES[self.source]
+        args = (x.reshape(dim0, -1).view(source.storage), scale, offset,
+                y_out.view(np.uint16).reshape(dim0, dim1).view(source.unit), self.plan.tile_table)
+        if self.mode == "fused":
+            kernels.fused_kernel(*flags, parallel=self.parallel, streaming=self.streaming and not fresh_y)(*args)
+        else:
+            ub = np.empty((self.plan.block_dim, self.plan.ub_bytes), np.uint8)
+            kernels.staged_kernel(*flags)(*args, self.plan.core_offsets, ub, _ub_layout(self.plan))
+        if "y" in r:
+            np.copyto(y, y_out)
+
+
+def _layout(call: CheckedCall, plan: tiling.TilePlan) -> tuple[int, dict[str, Region]]:
+    """Workspace bytes and regions: the system workspace, then converted scale/offset and staging."""
+    if call.numel == 0:
+        return 0, {}
+    regions, cursor = {}, plan.workspace_size
+
+    def take(name, nbytes):
+        nonlocal cursor
+        regions[name] = Region(cursor, nbytes)
+        cursor += _align(nbytes)
+
+    lanes = _lanes(_source_name(call), call.per_channel)
+    if _needs_preparing(call.scale, call.sqrt_mode, lanes):
+        take("scale", call.scale.size * 4)
+    if call.offset is not None and _needs_preparing(call.offset, False, lanes):
+        take("offset", call.offset.size * 4)
+    if not call.x.is_contiguous():
+        take("x", call.x.array.nbytes)
+    if not call.y.is_contiguous():
+        take("y", call.y.array.nbytes)
+    return cursor, regions
+
+
+def prepare(x, scale, offset, dst_type, sqrt_mode, y, *, platform="Ascend910B", strategy="cann", mode="fused",
+            y_name="y") -> tuple[CheckedCall, Launch]:
+    """Validate and plan one call: the checked call and its ``Launch``; raise ``AclnnError`` if CANN would
+    refuse it.
+
+    ``strategy`` (a name or ``tiling.Strategy``) and ``mode`` are ours, not CANN's: a bad one raises
+    ValueError (TypeError for a wrong type) before the tensors are checked.
+    """
+    profile = platforms.get(platform)
+    strategy = tiling.Strategy.of(strategy)
+    if mode not in MODES:
+        raise ValueError(f"mode: expected 'fused' or 'ub', got {mode!r}")
+    call = check_call(x, scale, offset, dst_type, sqrt_mode, y, profile, y_name=y_name)
+    problem = tiling.Problem(call.y.shape, call.x.dtype, call.scale.size, call.scale.dtype,
+                             call.offset is not None, call.dst_type, call.sqrt_mode)
+    return call, Launch.of(call, tiling.plan_problem(problem, profile, strategy), mode)
+
+
+# Each thread keeps its last workspace of up to this size: its pages stay mapped, so a small call does not
+# fault in fresh pages for its scale/offset copies on every call (that doubled a one-row call's time).
+WORKSPACE_REUSE_MAX = 32 << 20
+_scratch = threading.local()
+
+
+def thread_workspace(nbytes: int) -> np.ndarray | None:
+    """A workspace for one synchronous call on this thread: the thread's kept one when it is big enough."""
+    if not nbytes:
+        return None
+    if nbytes > WORKSPACE_REUSE_MAX:
+        return np.empty(nbytes, np.uint8)
+    kept = getattr(_scratch, "workspace", None)
+    if kept is None or kept.size < nbytes:
+        kept = _scratch.workspace = np.empty(nbytes, np.uint8)
+    return kept[:nbytes]
+
+
+# Each thread keeps the memory of its last large allocated output. Once the caller has dropped every array
+# using it (every numpy view holds a reference to the array owning the memory, so the keeper's is then the
+# only one), the next output of the same size is written into it: its pages are mapped already, while a
+# fresh buffer's are faulted in and zeroed by the OS, about half of a 4096x11008 call's time. At most one
+# output's memory per thread outlives its arrays, until that thread's next large call.
+OUTPUT_REUSE_MIN = 1 << 20
+
+
+def _references(holder) -> int:
+    return sys.getrefcount(holder.output)
+
+
+def _unused_references() -> int:
+    """What ``_references`` reads for an array nothing else refers to (interpreters count differently)."""
+    probe = threading.local()
+    probe.output = np.empty(0, np.uint8)
+    return _references(probe)
+
+
+_UNUSED = _unused_references()
+
+
+def new_output(shape: tuple, dtype: np.dtype) -> tuple[np.ndarray, bool]:
+    """An uninitialised output array, and whether its memory is freshly allocated (pages not yet mapped)."""
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize  # (np.prod would cost a 1-row call 3 us)
+    if nbytes < OUTPUT_REUSE_MIN:
+        return np.empty(shape, dtype), True
+    kept = getattr(_scratch, "output", None)
+    if kept is not None and kept.nbytes == nbytes:
+        del kept  # not counted as a user
+        if _references(_scratch) == _UNUSED:
+            return _scratch.output.view(dtype).reshape(shape), False
+    _scratch.output = np.empty(nbytes, np.uint8)
+    return _scratch.output.view(dtype).reshape(shape), True
+
+
+# Validated launches by call signature, as CANN caches executors: a repeated call with tensors described
+# alike (dtype, shape, strides, writability) and the same attributes skips validation and planning, which
+# depend on nothing else. Only memory overlap depends on the arrays themselves: it is checked every call.
+_LAUNCHES: dict = {}
+_LAUNCHES_MAX = 256
+
+
+def _describe(a) -> tuple | None:
+    if type(a) is not np.ndarray:
+        return None
+    return a.dtype, a.shape, a.strides, a.flags.writeable
+
+
+def signature(x, scale, offset, dst_type, sqrt_mode, out, platform, strategy, mode) -> tuple | None:
+    """A hashable description of everything validation and planning read, or None (no caching)."""
+    arrays = [_describe(x), _describe(scale), None if offset is None else _describe(offset),
+              None if out is None else _describe(out)]
+    if arrays[0] is None or arrays[1] is None or (offset is not None and arrays[2] is None) or \
+            (out is not None and arrays[3] is None):
+        return None
+    if not all(isinstance(v, (int, str, bool, np.integer, np.bool_, type, np.dtype)) for v in (dst_type, sqrt_mode)):
+        return None
+    if not isinstance(strategy, (str, tiling.Strategy)) or not isinstance(mode, str):
+        return None
+    try:
+        profile = platforms.get(platform)       # a name or a Platform (hashed by identity)
+    except (TypeError, ValueError):
+        return None                             # the uncached path reports it
+    # types matter: True == 1 but dst_type=True is refused; a platform re-registered under its name is new
+    return (*arrays, type(dst_type), dst_type, type(sqrt_mode), sqrt_mode, profile, strategy, mode)
+
+
+def cached(key: tuple | None) -> tuple | None:
+    """What ``remember`` stored for ``key`` (None: not cached, or no key)."""
+    return None if key is None else _LAUNCHES.get(key)
+
+
+def remember(key: tuple, value: tuple) -> None:
+    if len(_LAUNCHES) >= _LAUNCHES_MAX:
+        _LAUNCHES.pop(next(iter(_LAUNCHES)))
+    _LAUNCHES[key] = value

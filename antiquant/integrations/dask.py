@@ -1,0 +1,99 @@
+"""The operator over Dask arrays, and one task per item on a ``dask.distributed`` cluster.
+
+``ascend_anti_quant`` validates at once (shapes and dtypes only, no data) and returns a lazy array whose
+blocks are computed by the numpy operator on whatever scheduler is active, a distributed cluster included.
+Blocks may split any axis: a per-channel scale (and offset) becomes a Dask array chunked like y's last
+axis, so each block receives exactly its slice.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import ml_dtypes
+import numpy as np
+
+try:
+    import dask.array as da
+except ImportError:  # dask is an optional extra
+    raise ImportError("antiquant.dask needs Dask: pip install 'antiquant[dask]'") from None
+
+from ..core import api, platforms
+from ..core.dtypes import AclnnError, Status, dst_type_code, numpy_dtype_of
+from ..core.tensor import AclTensor
+from ..core.validation import check_description, expected_y_shape
+
+__all__ = ["ascend_anti_quant", "run_on_cluster"]
+
+# Kernels are parallel already; serialising them per process also keeps Numba's workqueue threading
+# layer (not thread-safe) safe under Dask's threaded scheduler.
+_KERNEL_LOCK = threading.Lock()
+
+
+def _block(x, scale, offset, **kw):
+    if x.dtype == ml_dtypes.int4:  # a block cut from an int4 array may be strided; the operator wants it whole
+        x = np.ascontiguousarray(x)
+    with _KERNEL_LOCK:
+        return api.ascend_anti_quant(x, scale, offset, **kw)
+
+
+def _shadow(dtype, shape) -> AclTensor:
+    """A tensor of the given dtype and shape backed by a single element, for validation without data."""
+    return AclTensor.from_numpy(np.broadcast_to(np.zeros((), dtype), shape))
+
+
+def _check(x, scale, offset, dst, sqrt_mode, platform):
+    """Validation (docs/spec.md section 3) on stand-ins shaped like the real arrays; raises AclnnError as the numpy API would."""
+    if not isinstance(scale, np.ndarray) or (offset is not None and not isinstance(offset, np.ndarray)):
+        raise TypeError("scale/offset: expected numpy arrays (they are small and travel with every task)")
+    xt = _shadow(x.dtype, x.shape)
+    yt = _shadow(numpy_dtype_of(dst), expected_y_shape(xt))
+    st = AclTensor.from_numpy(scale)
+    ot = None if offset is None else AclTensor.from_numpy(offset)
+    # layout is each block's own business (see _block)
+    check_description(xt, st, ot, dst, sqrt_mode, yt, platforms.get(platform))
+
+
+def ascend_anti_quant(x, scale, offset=None, *, dst_type=1, sqrt_mode=False, platform="Ascend910B",
+                      strategy="cann"):
+    """``antiquant.ascend_anti_quant`` chunk by chunk: a lazy ``dask.array.Array`` of float16/bfloat16.
+
+    x: a Dask array (or anything ``dask.array.asarray`` takes) of int8, int32 (8 int4 per word) or
+    ml_dtypes.int4, at least 1-D; scale/offset: numpy arrays as for the numpy API.
+    """
+    x = da.asarray(x)
+    if x.ndim == 0:
+        raise AclnnError(Status.ACLNN_ERR_PARAM_INVALID, "x: expected at least one dimension for the Dask "
+                         "adapter, got a 0-d array; use antiquant.ascend_anti_quant")
+    dst = dst_type_code(dst_type)
+    _check(x, scale, offset, dst, sqrt_mode, platform)
+    ratio = 8 if x.dtype == np.int32 else 1  # int32 words carry 8 int4 each
+    last = tuple(c * ratio for c in x.chunks[-1])
+    chunks = (*x.chunks[:-1], last)
+    kw = dict(dst_type=dst, sqrt_mode=sqrt_mode, platform=platform, strategy=strategy)
+    if scale.size != 1:  # per channel: 1-D arrays align with x's last axis, block for block
+        scale = da.from_array(scale, chunks=(last,))
+        offset = None if offset is None else da.from_array(offset, chunks=(last,))
+    return da.map_blocks(_block, x, scale, offset, chunks=chunks, dtype=numpy_dtype_of(dst),
+                         token="ascend_anti_quant", **kw)
+
+
+def run_on_cluster(address: str, function, items, *args, on_done=None, timeout: float = 30) -> list:
+    """``[function(item, *args) for item in items]``, one task per item on the scheduler at ``address``.
+
+    Results come back in order; ``on_done(result)`` is called as each finishes. The first failure is
+    raised here (its original exception) after the remaining tasks are cancelled.
+    """
+    from distributed import Client, as_completed
+
+    with Client(address, timeout=timeout, set_as_default=False) as client:
+        futures = client.map(function, items, *[[a] * len(items) for a in args], pure=False)
+        try:
+            for future in as_completed(futures, loop=client.loop):
+                result = future.result()
+                if on_done is not None:
+                    on_done(result)
+        except BaseException:
+            client.cancel(futures)
+            raise
+        return [future.result() for future in futures]

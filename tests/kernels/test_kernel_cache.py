@@ -1,0 +1,45 @@
+"""Numba's disk cache must follow every source file a kernel inlines, not just the one defining it."""
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+PROBE = textwrap.dedent("""
+    import sys
+    import numpy as np
+    sys.path.insert(0, sys.argv[1])
+    from kernels import fused_kernel  # the copy in argv[1], imported under its folder name
+    kernel = fused_kernel("int8", True, False, False, parallel=False)
+    x = np.ones((1, 16), np.int8)
+    scale = np.full((1, 1), 1 + 2.0 ** -8, np.float32)   # 1 + 2**-8: a bfloat16 tie, rounds to even (1.0)
+    y = np.zeros((1, 16), np.uint16)
+    kernel(x, scale, scale, y, np.array([[0, 0, 1, 0, 16]], np.int64))
+    print(hex(int(y[0, 0])), sum(kernel.stats.cache_hits.values()))
+""")
+
+
+def test_disk_cache_follows_the_helpers_it_inlines(tmp_path):
+    """Editing bits.py alone (not the file a kernel is defined in) must not load stale machine code."""
+    shutil.copytree(ROOT / "kernels", tmp_path / "kernels", ignore=shutil.ignore_patterns("__pycache__"))
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+
+    def probe():
+        done = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path)], env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        bits, hits = done.stdout.split()
+        return bits, int(hits)
+
+    assert probe() == ("0x3f80", 0)    # compiled and saved
+    assert probe() == ("0x3f80", 1)    # loaded from the cache
+    bits_py = tmp_path / "kernels" / "bits.py"
+    source = bits_py.read_text()
+    assert "_U(0x7FFF)" in source
+    bits_py.write_text(source.replace("_U(0x7FFF)", "_U(0x8000)"))   # ties now round up
+    assert probe() == ("0x3f81", 0)    # recompiled from the edited helper, not the stale cache

@@ -1,0 +1,62 @@
+"""How the fused kernel walks memory must never change the bits: output alignment, chunks, bands.
+
+The fused kernel stores nibble pairs as one uint32, writes large outputs with streaming stores, reads
+scale/offset split into lanes, walks bands of
+tiles a chunk of columns at a time and starts each chunk on a 64-byte boundary of y. Each of these is an
+address computation that a shape-only test could miss, so these tests move the output through every
+alignment and cut rows across chunk and band edges.
+"""
+
+import numpy as np
+import pytest
+
+from antiquant import ascend_anti_quant, reference
+from antiquant.core import launch
+from conftest import DST, assert_same_bits
+from inputs import X_KINDS, values_for, x_input
+
+
+def run_case(kind, shape, dst, out, rng, strategy="cann"):
+    values = values_for(kind, shape, rng)
+    scale = (rng.standard_normal(shape[-1]) * 3).astype(np.float32)
+    offset = (rng.standard_normal(shape[-1]) * 5).astype(np.float32)
+    got = ascend_anti_quant(x_input(kind, values), scale, offset, dst_type=dst, out=out, strategy=strategy)
+    assert got is out
+    assert_same_bits(out, reference.anti_quant(values, scale, offset, dst_type=dst))
+
+
+@pytest.mark.parametrize("dst", [1, 27])
+@pytest.mark.parametrize("kind", X_KINDS)
+def test_output_at_every_alignment(kind, dst, launch):
+    """out starting at every 2-byte position of a cache line (and past it), rows longer than a chunk."""
+    rng = np.random.default_rng(7)
+    shape = (3, 2064)
+    for start in range(0, 34):
+        buffer = np.full(start + 3 * 2064 + 5, 7, DST[dst])
+        out = buffer[start:start + 3 * 2064].reshape(shape)
+        run_case(kind, shape, dst, out, rng)
+        assert (buffer[:start].view(np.uint16) == np.array(7, DST[dst]).view(np.uint16)).all()
+        assert (buffer[start + out.size:].view(np.uint16) == np.array(7, DST[dst]).view(np.uint16)).all()
+
+
+@pytest.mark.parametrize("shape", [(9, 16384), (20, 9736), (3, 1024 * 3 + 8), (17, 8)])
+@pytest.mark.parametrize("strategy", ["cann", "row-batched", "column-split"])
+@pytest.mark.parametrize("kind", ["int8", "int32"])
+def test_bands_and_chunks(kind, strategy, shape, launch):
+    """Tiles of unequal widths in one band, partial last bands, multi-row tiles, rows of several chunks."""
+    rng = np.random.default_rng(11)
+    for dst in (1, 27):
+        run_case(kind, shape, dst, np.empty(shape, DST[dst]), rng, strategy=strategy)
+
+
+
+def test_streaming_stores_from_the_threshold_up(monkeypatch):
+    """Outputs of STREAMING_MIN_BYTES and more are written with streaming stores, smaller ones are not."""
+    monkeypatch.setattr(launch, "_LAUNCHES", {})
+    monkeypatch.setattr(launch, "STREAMING_MIN_BYTES", 4096)
+    x, scale = np.zeros((2, 1024), np.int8), np.ones(1, np.float32)
+    for rows, streaming in ((1, False), (2, True)):
+        launch._LAUNCHES.clear()
+        ascend_anti_quant(x[:rows], scale)
+        (bound, _, _), = launch._LAUNCHES.values()
+        assert bound.streaming is streaming, rows
