@@ -27,27 +27,27 @@ class AclOpExecutor:
 
     def __init__(self, call: CheckedCall, launch: Launch):
         self.call = call
-        self.launch_plan = launch
+        self.bound = launch
         self.repeatable = False
         self.spent = False
         self._lock = threading.Lock()
 
     @property
     def plan(self) -> TilePlan:
-        return self.launch_plan.plan
+        return self.bound.plan
 
     @property
     def mode(self) -> str:
-        return self.launch_plan.mode
+        return self.bound.mode
 
     @property
     def workspace_size(self) -> int:
-        return self.launch_plan.workspace_size
+        return self.bound.workspace_size
 
     @property
     def staged(self) -> tuple[str, ...]:
         """Which tensors pass through workspace staging."""
-        return tuple(name for name in ("x", "y") if name in self.launch_plan.regions)
+        return tuple(name for name in ("x", "y") if name in self.bound.regions)
 
     def claim(self) -> None:
         """Mark a launch; refuse a spent executor."""
@@ -94,7 +94,7 @@ class AclOpExecutor:
         """Execute the bound call with ``workspace`` (already checked by ``launch``); ``fresh_y`` as in
         ``Launch.run``."""
         call = self.call
-        self.launch_plan.run(call.x.array, call.scale.array, None if call.offset is None else call.offset.array,
+        self.bound.run(call.x.array, call.scale.array, None if call.offset is None else call.offset.array,
                              call.y.array, workspace, fresh_y)
 
     def launch(self, workspace, workspace_size: int) -> np.ndarray | None:
