@@ -39,6 +39,7 @@ PARALLEL_MIN_ELEMENTS = 1 << 15
 # calls.
 STREAMING_MIN_BYTES = 64 << 20
 
+
 def _align(n: int) -> int:
     return -(-n // ALIGN) * ALIGN
 
