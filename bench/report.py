@@ -1,6 +1,9 @@
 """Markdown tables from a results JSON: ``python -m antiquant.bench.report results.json`` prints them.
 
-Only the standard library: the report can be regenerated anywhere from a saved JSON.
+``--update-docs PAGE`` instead rewrites the part of a Markdown page between the ``<!-- bench-report:begin
+... -->`` and ``<!-- bench-report:end -->`` markers (docs/performance.md), with the tables and heading level
+the begin marker names, so a page's tables are always made from its JSON, never pasted. Only the standard
+library: the report can be regenerated anywhere from a saved JSON.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ import argparse
 import json
 import sys
 
-__all__ = ["markdown", "targets", "main"]
+__all__ = ["markdown", "targets", "generated_page", "BEGIN", "END", "main"]
 
 COPY = "widening copy int8->int16"  # the ceiling's name in every record (bench/ceiling.py)
 STREAMING_COPY = "widening copy, streaming stores"  # reported beside it, never the percentages' base
@@ -254,17 +257,57 @@ def markdown(results: dict, *, level: int = 3, tables=tuple(TABLES)) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+BEGIN = "<!-- bench-report:begin"   # then options "tables=a,b level=N", then "-->"
+END = "<!-- bench-report:end -->"
+
+
+def _marker_options(line: str) -> dict:
+    """``tables`` and ``level`` of a begin marker line, as ``markdown`` takes them."""
+    body = line.strip().removeprefix(BEGIN).removesuffix("-->").split()
+    options = dict(item.partition("=")[::2] for item in body)
+    unknown = sorted(set(options) - {"tables", "level"})
+    if unknown or not line.strip().endswith("-->"):
+        raise ValueError(f"bench-report marker {line.strip()!r}: expected {BEGIN} [tables=a,b] [level=N] -->")
+    kw = {}
+    if "tables" in options:
+        kw["tables"] = _table_list(options["tables"])
+    if "level" in options:
+        kw["level"] = int(options["level"])
+    return kw
+
+
+def _table_list(text: str) -> list[str]:
+    tables = [t.strip() for t in text.split(",") if t.strip()]
+    if not tables or any(t not in TABLES for t in tables):
+        raise ValueError(f"--tables: expected a comma-separated subset of {', '.join(TABLES)}, got {text!r}")
+    return tables
+
+
+def generated_page(text: str, results: dict) -> str:
+    """``text`` (a Markdown page) with the lines between its bench-report markers made anew from ``results``."""
+    lines = text.split("\n")
+    begins = [i for i, line in enumerate(lines) if line.strip().startswith(BEGIN)]
+    ends = [i for i, line in enumerate(lines) if line.strip() == END]
+    if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
+        raise ValueError(f"expected one {BEGIN} ... --> line and, after it, one {END} line")
+    (b,), (e,) = begins, ends
+    body = markdown(results, **_marker_options(lines[b]))
+    return "\n".join(lines[:b + 1] + ["", body.rstrip("\n"), ""] + lines[e:])
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m antiquant.bench.report", description=__doc__.splitlines()[0])
     parser.add_argument("results", help="a results.json written by python -m antiquant.bench")
     parser.add_argument("--level", type=int, default=3, help="Markdown heading level (default 3)")
     parser.add_argument("--tables", default=",".join(TABLES),
                         help=f"tables to print, comma-separated (default all): {','.join(TABLES)}")
+    parser.add_argument("--update-docs", metavar="PAGE", help="rewrite PAGE's tables between its bench-report "
+                        "markers (which name the tables and level) instead of printing")
     args = parser.parse_args(argv)
-    tables = [t.strip() for t in args.tables.split(",") if t.strip()]
-    if not tables or any(t not in TABLES for t in tables):
-        print(f"bench.report: error: --tables: expected a comma-separated subset of {', '.join(TABLES)}, "
-              f"got {args.tables!r}", file=sys.stderr)
+    try:
+        tables = _table_list(args.tables)
+    except ValueError as err:
+        print(f"bench.report: error: {err}", file=sys.stderr)
         return 2
     try:
         with open(args.results) as f:
@@ -272,7 +315,25 @@ def main(argv=None) -> int:
     except (OSError, json.JSONDecodeError) as err:
         print(f"bench.report: error: results: cannot read {args.results}: {err}", file=sys.stderr)
         return 2
+    if args.update_docs:
+        return _update(args.update_docs, results)
     sys.stdout.write(markdown(results, level=args.level, tables=tables))
+    return 0
+
+
+def _update(path: str, results: dict) -> int:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        new = generated_page(text, results)
+        if new != text:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(new)
+    except (OSError, ValueError) as err:
+        print(f"bench.report: error: {path}: {err}", file=sys.stderr)
+        return 2
+    print(f"bench.report: {path}: {'tables rewritten' if new != text else 'tables already up to date'}",
+          file=sys.stderr)
     return 0
 
 
