@@ -23,6 +23,10 @@ def int_values(x) -> np.ndarray:
     raise TypeError(f"reference: x must be INT8, INT4 or INT32, got {t.dtype.short}")
 
 
+def _array(a) -> np.ndarray:
+    return a.array if isinstance(a, AclTensor) else np.asarray(a)
+
+
 def anti_quant(x, scale, offset=None, *, dst_type=DataType.FLOAT16, sqrt_mode=False) -> np.ndarray:
     """``cast_to_dst((x + offset) * scale)`` with ``scale = scale * scale`` in sqrt mode, all in float32."""
     with np.errstate(all="ignore"):  # inf and NaN are valid results, not errors
@@ -31,10 +35,10 @@ def anti_quant(x, scale, offset=None, *, dst_type=DataType.FLOAT16, sqrt_mode=Fa
 
 def _anti_quant(values, scale, offset, dst_type, sqrt_mode) -> np.ndarray:
     xf = values.astype(np.float32)                                   # 1. exact for int8 and int4
-    s = np.asarray(scale).astype(np.float32)                         # 2. widening bf16 is exact
+    s = _array(scale).astype(np.float32)                             # 2. widening bf16 is exact
     if sqrt_mode:
         s = s * s                                                    # 3. once per scale value
-    v = xf + np.asarray(offset).astype(np.float32) if offset is not None else xf  # 4.
+    v = xf + _array(offset).astype(np.float32) if offset is not None else xf  # 4.
     v = v * s                                                        # 5.
     dst = np.float16 if DataType(dst_type) == DataType.FLOAT16 else ml_dtypes.bfloat16
     return v.astype(dst).reshape(values.shape)                       # 6. round to nearest even
