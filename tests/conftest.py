@@ -1,4 +1,5 @@
-"""Shared test helpers: bit-pattern comparison and hypothesis profiles (fixed seed in CI)."""
+"""Shared test helpers: bit-pattern comparison, the platform registry's guard, hypothesis profiles (fixed
+seed in CI)."""
 
 import os
 
@@ -28,6 +29,32 @@ def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
 
 
 DST = {1: np.float16, 27: ml_dtypes.bfloat16}
+
+
+@pytest.fixture
+def platform_registry():
+    """``antiquant.core.platforms`` for a test that registers profiles: the registry is put back afterwards,
+    so a test's profile neither shows up in ``platforms.names()`` for later tests nor shadows a real one."""
+    from antiquant.core import platforms
+    saved = dict(platforms._REGISTRY)
+    yield platforms
+    platforms._REGISTRY.clear()
+    platforms._REGISTRY.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def _registry_left_as_found(request):
+    """Fail a test that changes the platform registry without ``platform_registry`` (and undo the change)."""
+    from antiquant.core import platforms
+    before = dict(platforms._REGISTRY)
+    yield
+    after = dict(platforms._REGISTRY)
+    if after != before:
+        platforms._REGISTRY.clear()
+        platforms._REGISTRY.update(before)
+        changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+        pytest.fail(f"{request.node.nodeid} changed the platform registry ({', '.join(changed)}); "
+                    f"register profiles through the platform_registry fixture", pytrace=False)
 
 
 def pytest_configure(config):
