@@ -10,13 +10,13 @@ import itertools
 
 import numpy as np
 
-from antiquant.core.dtypes import DTYPE_NAMES, numpy_dtype_of
+from antiquant.core.dtypes import DST_TYPES, names_of, numpy_dtype_of
 
 __all__ = ["Case", "ALL_CASES", "Inputs", "make_inputs", "shape_for", "random_pool"]
 
-# the destination's CANN code and numpy dtype, from antiquant's one table of dtype names
-DST_CODES = {name: int(DTYPE_NAMES[name]) for name in ("bf16", "fp16")}
-DST_DTYPES = {name: numpy_dtype_of(DTYPE_NAMES[name]) for name in ("bf16", "fp16")}
+# the destination's CANN code and numpy dtype by its short name ("bf16"), from antiquant's one table of names
+DST_CODES = {name: int(dt) for name, dt in names_of(DST_TYPES, "short").items()}
+DST_DTYPES = {name: numpy_dtype_of(dt) for name, dt in names_of(DST_TYPES, "short").items()}
 X_BYTES = {"int8": 1.0, "int4": 0.5}  # bytes of x per output element
 GROUP = {"int8": 1, "int4": 8}        # output elements per stored x element
 
@@ -42,7 +42,7 @@ class Case:
 
 
 ALL_CASES = tuple(Case(s, d, pc, o) for s, d, pc, o in
-                  itertools.product(("int8", "int4"), ("bf16", "fp16"), (False, True), (False, True)))
+                  itertools.product(("int8", "int4"), sorted(DST_CODES), (False, True), (False, True)))
 
 
 @dataclasses.dataclass

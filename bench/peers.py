@@ -12,6 +12,8 @@ from typing import Callable
 
 import numpy as np
 
+from antiquant.core.dtypes import NAMES, DataType
+
 from .cases import Inputs
 from .timing import sample
 
@@ -141,7 +143,7 @@ def _torch_bits(y) -> np.ndarray:
 def _torch_args(inputs: Inputs):
     torch = _torch()
     offset = None if inputs.offset is None else torch.from_numpy(inputs.offset)
-    dst = {"bf16": torch.bfloat16, "fp16": torch.float16}[inputs.case.dst]
+    dst = getattr(torch, NAMES[DataType(inputs.dst_code)].name)
     return torch.from_numpy(inputs.x), torch.from_numpy(inputs.scale), offset, dst
 
 

@@ -3,10 +3,11 @@ seed in CI)."""
 
 import os
 
-import ml_dtypes
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+
+from antiquant.core.dtypes import DST_TYPES, numpy_dtype_of
 
 settings.register_profile("ci", derandomize=True, max_examples=60, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -28,7 +29,8 @@ def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
                              f"got {int(a[idx]):#06x}, expected {int(e[idx]):#06x}")
 
 
-DST = {1: np.float16, 27: ml_dtypes.bfloat16}
+# dstType code -> y's numpy scalar type (numpy.float16, ml_dtypes.bfloat16)
+DST = {int(dt): numpy_dtype_of(dt).type for dt in DST_TYPES}
 
 
 @pytest.fixture

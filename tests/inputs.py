@@ -4,9 +4,10 @@ import ml_dtypes
 import numpy as np
 
 from antiquant import AclTensor, DataType, pack_int4
+from antiquant.core.dtypes import SCALE_TYPES, names_of, numpy_dtype_of
 
 X_KINDS = ("int8", "int4", "int4_packed", "int32")
-SCALE_DTYPES = {"float32": np.float32, "bfloat16": ml_dtypes.bfloat16}
+SCALE_DTYPES = {name: numpy_dtype_of(dt).type for name, dt in names_of(SCALE_TYPES).items()}
 
 
 def x_input(kind: str, values: np.ndarray):
@@ -123,7 +124,7 @@ def operator_calls(max_elements: int = 4096):
         dst = draw(st.sampled_from([1, 27]))
         kwargs = dict(dst_type=dst, sqrt_mode=draw(st.booleans()))
         out_kind = draw(st.sampled_from(["new", "contiguous", "strided"]))
-        out_dtype = np.float16 if dst == 1 else ml_dtypes.bfloat16
+        out_dtype = numpy_dtype_of(dst)
         if out_kind == "contiguous":
             kwargs["out"] = np.full(y_shape, 3, out_dtype)
         elif out_kind == "strided" and y_shape:

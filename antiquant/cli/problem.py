@@ -9,11 +9,13 @@ import numpy as np
 
 from .. import tiling
 from ..core import platforms
-from ..core.dtypes import DataType, pack_int4
+from ..core import dtypes
+from ..core.dtypes import pack_int4
 
-X_DTYPES = {"int8": DataType.INT8, "int4": DataType.INT4, "int32": DataType.INT32}
-SCALE_DTYPES = {"float32": DataType.FLOAT, "bfloat16": DataType.BF16}
-DST_TYPES = {"float16": DataType.FLOAT16, "bfloat16": DataType.BF16}
+# --x-dtype / --scale-dtype / --dst choices -> DataType, from antiquant's one table of dtype names
+X_DTYPES = dtypes.names_of(dtypes.X_TYPES)
+SCALE_DTYPES = dtypes.names_of(dtypes.SCALE_TYPES)
+DST_TYPES = dtypes.names_of(dtypes.DST_TYPES)
 
 
 def add_problem_arguments(parser) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 
-from .dtypes import DataType, unpack_int4
+from .dtypes import DataType, dst_type_code, numpy_dtype_of, unpack_int4
 from .tensor import AclTensor
 
 __all__ = ["int_values", "anti_quant"]
@@ -40,5 +39,5 @@ def _anti_quant(values, scale, offset, dst_type, sqrt_mode) -> np.ndarray:
         s = s * s                                                    # 3. once per scale value
     v = xf + _array(offset).astype(np.float32) if offset is not None else xf  # 4.
     v = v * s                                                        # 5.
-    dst = np.float16 if DataType(dst_type) == DataType.FLOAT16 else ml_dtypes.bfloat16
+    dst = numpy_dtype_of(dst_type_code(dst_type))
     return v.astype(dst).reshape(values.shape)                       # 6. round to nearest even
