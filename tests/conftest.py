@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from antiquant.core.dtypes import DST_TYPES, numpy_dtype_of
+from antiquant.core.reference import first_difference
 
 settings.register_profile("ci", derandomize=True, max_examples=60, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -17,16 +18,10 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 
 def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
-    """Equal bit patterns, except that any NaN matches any NaN (docs/spec.md section 1)."""
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
-    a, e = actual.view(np.uint16), expected.view(np.uint16)
-    both_nan = np.isnan(actual.astype(np.float32)) & np.isnan(expected.astype(np.float32))
-    bad = (a != e) & ~both_nan
-    if bad.any():
-        idx = tuple(np.argwhere(bad)[0]) if bad.ndim else ()
-        raise AssertionError(f"{int(bad.sum())} of {bad.size} elements differ; first at {idx}: "
-                             f"got {int(a[idx]):#06x}, expected {int(e[idx]):#06x}")
+    """Equal shape, dtype and bit patterns, except that any NaN matches any NaN (docs/spec.md section 1)."""
+    problem = first_difference(actual, expected)
+    if problem:
+        raise AssertionError(problem)
 
 
 # dstType code -> y's numpy scalar type (numpy.float16, ml_dtypes.bfloat16)

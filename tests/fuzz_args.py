@@ -306,9 +306,8 @@ def check_call(x, scale, offset, kwargs) -> str:
         assert y is (out.array if isinstance(out, AclTensor) else out), "the result is not out"
     want = reference.anti_quant(x, scale, offset, dst_type=dst_type_code(kwargs.get("dst_type", 1)),
                                 sqrt_mode=bool(kwargs.get("sqrt_mode", False)))
-    a, e = y.view(np.uint16), want.view(np.uint16)
-    nan = np.isnan(y.astype(np.float32)) & np.isnan(want.astype(np.float32))
-    assert y.shape == want.shape and y.dtype == want.dtype and ((a == e) | nan).all(), "result differs from reference"
+    problem = reference.first_difference(y, want)
+    assert problem is None, f"result differs from reference: {problem}"
     return "ok"
 
 

@@ -1,4 +1,8 @@
-"""The oracle: docs/spec.md section 1 in slow, plain numpy, one line per step. Every fast path is tested against it."""
+"""The oracle: docs/spec.md section 1 in slow, plain numpy, one line per step. Every fast path is tested against it.
+
+Beside it, the one bit comparison (``same_bits``, ``first_difference``) that the demo, ``antiquant sweep``,
+the bench and the tests judge results with.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import numpy as np
 from .dtypes import DataType, dst_type_code, numpy_dtype_of, unpack_int4
 from .tensor import AclTensor
 
-__all__ = ["int_values", "anti_quant"]
+__all__ = ["int_values", "anti_quant", "same_bits", "first_difference"]
 
 
 def int_values(x) -> np.ndarray:
@@ -41,3 +45,36 @@ def _anti_quant(values, scale, offset, dst_type, sqrt_mode) -> np.ndarray:
     v = v * s                                                        # 5.
     dst = numpy_dtype_of(dst_type_code(dst_type))
     return v.astype(dst).reshape(values.shape)                       # 6. round to nearest even
+
+
+# -- comparing results ---------------------------------------------------------------------------------
+
+def first_difference(actual: np.ndarray, expected: np.ndarray, dtype=None) -> str | None:
+    """None if ``actual`` has ``expected``'s shape, dtype and bit patterns, else one line saying what differs.
+
+    Any NaN matches any NaN (docs/spec.md section 1 promises more; a later issue tightens this). ``dtype``
+    (a name such as "bf16", a DataType or a numpy dtype) says which float type two arrays of raw uint16
+    bits hold; without it both arrays must be of y's dtype.
+    """
+    if actual.shape != expected.shape:
+        return f"shape {actual.shape}, expected {expected.shape}"
+    if dtype is None:
+        if actual.dtype != expected.dtype:
+            return f"dtype {actual.dtype}, expected {expected.dtype}"
+        dtype = expected.dtype
+    a, e = actual.view(np.uint16), expected.view(np.uint16)
+    if np.array_equal(a, e):
+        return None
+    infinity = int(np.array(np.inf, numpy_dtype_of(dst_type_code(dtype))).view(np.uint16))
+    nan_a, nan_e = (a & 0x7FFF) > infinity, (e & 0x7FFF) > infinity  # |bits| above infinity's: a NaN
+    bad = (a != e) & ~(nan_a & nan_e)
+    if not bad.any():
+        return None
+    first = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else ()
+    return (f"{int(bad.sum())} of {bad.size} elements differ; first at {first}: "
+            f"got {int(a[first]):#06x}, expected {int(e[first]):#06x}")
+
+
+def same_bits(actual: np.ndarray, expected: np.ndarray, dtype=None) -> bool:
+    """``first_difference`` finds nothing."""
+    return first_difference(actual, expected, dtype) is None
