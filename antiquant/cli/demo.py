@@ -5,12 +5,8 @@ from __future__ import annotations
 import statistics
 import time
 
-import ml_dtypes
-import numpy as np
-
 from ..core import reference
 from ..core.api import ascend_anti_quant
-from ..core.dtypes import pack_int4
 
 
 def add_arguments(parser) -> None:
@@ -31,13 +27,10 @@ def median_seconds(fn, repeat: int) -> float:
 
 def cases(rows: int, cols: int):
     """(label, x, scale, offset, dst_type): an int8 weight per channel, an int4 weight (INT32-packed)."""
-    rng = np.random.default_rng(2024)
-    scale = (rng.random(cols, dtype=np.float32) * 0.02).astype(np.float32)
-    offset = rng.integers(-4, 4, cols).astype(np.float32)
-    int8_w = rng.integers(-128, 128, (rows, cols), dtype=np.int8)
-    int4_w = pack_int4(rng.integers(-8, 8, (rows, cols), dtype=np.int8), np.int32)
-    yield "int8  -> bfloat16, per-channel scale+offset", int8_w, scale, offset, 27
-    yield "int4  -> float16,  per-channel scale (INT32, 8 per word)", int4_w, scale.astype(ml_dtypes.bfloat16), None, 1
+    yield ("int8  -> bfloat16, per-channel scale+offset",
+           *reference.random_inputs((rows, cols), "int8", offset=True, seed=2024), 27)
+    yield ("int4  -> float16,  per-channel scale (INT32, 8 per word)",
+           *reference.random_inputs((rows, cols), "int32", scale_dtype="bfloat16", seed=2025), 1)
 
 
 def run(args) -> int:

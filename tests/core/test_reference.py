@@ -1,9 +1,11 @@
-"""The helpers beside the oracle that every check shares: the bit comparison."""
+"""The helpers beside the oracle that every check shares: the bit comparison and the random inputs."""
 
 import ml_dtypes
 import numpy as np
+import pytest
 
-from antiquant.core.reference import first_difference, same_bits
+from antiquant import AclTensor, ascend_anti_quant
+from antiquant.core.reference import X_KINDS, anti_quant, first_difference, int_values, random_inputs, same_bits
 
 BF16 = ml_dtypes.bfloat16
 
@@ -32,3 +34,29 @@ def test_raw_bits_are_read_as_the_dtype_given():
     got, want = np.array([0x7C01], np.uint16), np.array([0x7E00], np.uint16)
     assert same_bits(got, want, "fp16") and same_bits(got, want, np.float16)
     assert not same_bits(got, want, "bf16") and not same_bits(got, want, BF16)
+
+
+@pytest.mark.parametrize("kind, from_pool", [(k, False) for k in X_KINDS] + [(k, True) for k in X_KINDS if k != "int4"])
+def test_random_inputs_of_every_kind_feed_operator_and_oracle_alike(kind, from_pool):
+    pool = np.random.default_rng(9).integers(-128, 128, 4096, dtype=np.int8) if from_pool else None
+    x, scale, offset = random_inputs((3, 16), kind, scale_dtype="bf16", offset=True, seed=4, pool=pool)
+    values = int_values(x)
+    assert values.shape == (3, 16) and scale.dtype == offset.dtype == BF16 and scale.shape == (16,)
+    assert values.min() >= (-128 if kind == "int8" else -8) and values.max() <= (127 if kind == "int8" else 7)
+    assert not from_pool or np.shares_memory(x.array if isinstance(x, AclTensor) else x, pool)
+    assert same_bits(ascend_anti_quant(x, scale, offset, dst_type=27), anti_quant(x, scale, offset, dst_type=27))
+    again = random_inputs((3, 16), kind, scale_dtype="bf16", offset=True, seed=4, pool=pool)
+    assert np.array_equal(int_values(again[0]), values)  # a seed gives the same inputs
+
+
+def test_random_inputs_per_tensor_and_refusals():
+    x, scale, offset = random_inputs((2, 8), "int32", per_channel=False)
+    assert x.shape == (2, 1) and scale.shape == (1,) and scale.dtype == np.float32 and offset is None
+    with pytest.raises(ValueError, match="multiple of 8"):
+        random_inputs((2, 12), "int32")
+    with pytest.raises(ValueError, match="pool: expected at least 64 bytes"):
+        random_inputs((4, 16), "int8", pool=np.zeros(10, np.int8))
+    with pytest.raises(ValueError, match="pool: an ml_dtypes.int4 x holds one value"):
+        random_inputs((4, 16), "int4", pool=np.zeros(64, np.int8))
+    with pytest.raises(ValueError, match="kind: expected one of"):
+        random_inputs((2, 8), "uint8")
