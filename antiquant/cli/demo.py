@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 
+from ..bench.timing import repeated
 from ..core import reference
 from ..core.api import ascend_anti_quant
 
@@ -13,16 +13,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--rows", type=int, default=4096, help="weight rows (default 4096)")
     parser.add_argument("--cols", type=int, default=11008, help="weight columns (default 11008, a multiple of 8)")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per case; the median is shown")
-
-
-def median_seconds(fn, repeat: int) -> float:
-    """The median wall time of ``repeat`` calls of ``fn`` (the demo's and ``antiquant sweep``'s timings)."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def cases(rows: int, cols: int):
@@ -47,8 +37,8 @@ def run(args) -> int:
         exact = reference.same_bits(out, expected)
         all_exact &= exact
         traffic = x.nbytes + out.nbytes
-        ours = median_seconds(lambda: ascend_anti_quant(x, scale, offset, dst_type=dst, out=out), args.repeat)
-        numpy_s = median_seconds(lambda: reference.anti_quant(x, scale, offset, dst_type=dst), args.repeat)
+        ours = repeated(lambda: ascend_anti_quant(x, scale, offset, dst_type=dst, out=out), args.repeat).median
+        numpy_s = repeated(lambda: reference.anti_quant(x, scale, offset, dst_type=dst), args.repeat).median
         print(f"  {label}")
         print(f"    bit-exact vs reference: {'yes' if exact else 'NO'}   first call {first * 1e3:.0f} ms "
               f"(compile or cache load)")

@@ -7,10 +7,10 @@ import json
 import numpy as np
 
 from .. import sim, tiling
+from ..bench.timing import repeated
 from ..core import reference
 from ..core.api import ascend_anti_quant
 from ..core.launch import MODES
-from .demo import median_seconds
 from .problem import Experiment, add_problem_arguments
 
 
@@ -44,7 +44,7 @@ def configurations(args) -> list[tiling.Strategy]:
 
 def _median_ms(fn, repeat: int) -> float:
     fn()                                    # compile or load the kernel; not timed
-    return median_seconds(fn, repeat) * 1e3
+    return repeated(fn, repeat).median * 1e3
 
 
 def measure(exp: Experiment, strategy: tiling.Strategy, repeat: int, inputs, expected) -> dict:
