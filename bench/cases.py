@@ -10,15 +10,16 @@ import itertools
 
 import numpy as np
 
-from antiquant.core.dtypes import DTYPE_NAMES, numpy_dtype_of
+from antiquant.core.dtypes import DST_TYPES, names_of, numpy_dtype_of
+from antiquant.core.reference import random_inputs, random_values
 
 __all__ = ["Case", "ALL_CASES", "Inputs", "make_inputs", "shape_for", "random_pool"]
 
-# the destination's CANN code and numpy dtype, from antiquant's one table of dtype names
-DST_CODES = {name: int(DTYPE_NAMES[name]) for name in ("bf16", "fp16")}
-DST_DTYPES = {name: numpy_dtype_of(DTYPE_NAMES[name]) for name in ("bf16", "fp16")}
-X_BYTES = {"int8": 1.0, "int4": 0.5}  # bytes of x per output element
-GROUP = {"int8": 1, "int4": 8}        # output elements per stored x element
+# the destination's CANN code and numpy dtype by its short name ("bf16"), from antiquant's one table of names
+DST_CODES = {name: int(dt) for name, dt in names_of(DST_TYPES, "short").items()}
+DST_DTYPES = {name: numpy_dtype_of(dt) for name, dt in names_of(DST_TYPES, "short").items()}
+X_BYTES = {"int8": 1.0, "int4": 0.5}     # bytes of x per output element
+X_KIND = {"int8": "int8", "int4": "int32"}  # the source's storage kind in antiquant.core.reference
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Case:
 
 
 ALL_CASES = tuple(Case(s, d, pc, o) for s, d, pc, o in
-                  itertools.product(("int8", "int4"), ("bf16", "fp16"), (False, True), (False, True)))
+                  itertools.product(("int8", "int4"), sorted(DST_CODES), (False, True), (False, True)))
 
 
 @dataclasses.dataclass
@@ -77,7 +78,7 @@ class Inputs:
 
 def random_pool(nbytes: int, seed: int = 0) -> np.ndarray:
     """Random bytes (int8) to carve inputs from: every int8 value and every nibble appear."""
-    return np.random.default_rng(seed).integers(-128, 128, max(nbytes, 64), dtype=np.int8)
+    return random_values("int8", max(nbytes, 64), np.random.default_rng(seed))
 
 
 def shape_for(case: Case, traffic_bytes: int, max_cols: int = 4096) -> tuple[int, int]:
@@ -89,17 +90,6 @@ def shape_for(case: Case, traffic_bytes: int, max_cols: int = 4096) -> tuple[int
 
 def make_inputs(case: Case, rows: int, cols: int, pool: np.ndarray | None = None, seed: int = 0) -> Inputs:
     """Inputs for a ``rows x cols`` output, x taken from ``pool`` (a view, no copy) or freshly drawn."""
-    if cols % GROUP[case.source]:
-        raise ValueError(f"cols: expected a multiple of {GROUP[case.source]} for {case.source}, got {cols}")
-    nbytes = int(rows * cols * X_BYTES[case.source])
-    if pool is None:
-        pool = random_pool(nbytes, seed)
-    if pool.size < nbytes:
-        raise ValueError(f"pool: expected at least {nbytes} bytes, got {pool.size}")
-    raw = pool[:nbytes]
-    x = raw.reshape(rows, cols) if case.source == "int8" else raw.view(np.int32).reshape(rows, cols // 8)
-    rng = np.random.default_rng(seed + 1)
-    n = cols if case.per_channel else 1
-    scale = (rng.random(n, dtype=np.float32) * np.float32(0.02)).astype(np.float32)
-    offset = rng.integers(-4, 5, n).astype(np.float32) if case.offset else None
+    x, scale, offset = random_inputs((rows, cols), X_KIND[case.source], per_channel=case.per_channel,
+                                     offset=case.offset, seed=seed, pool=pool)
     return Inputs(case, x, scale, offset, (rows, cols))

@@ -12,30 +12,18 @@ from typing import Callable
 
 import numpy as np
 
+from antiquant.core.dtypes import NAMES, DataType
+from antiquant.core.reference import first_difference
+
 from .cases import Inputs
 from .timing import sample
 
 __all__ = ["Bound", "Impl", "Antiquant", "NumpyPeer", "TorchEager", "TorchCompile", "PEERS", "mismatch"]
 
-_NAN_ABOVE = {"bf16": 0x7F80, "fp16": 0x7C00}  # |bits| above the infinity pattern is a NaN
 _SHIFTS = np.arange(0, 32, 4, dtype=np.int32)
 
-
-def mismatch(actual: np.ndarray, expected: np.ndarray, dst: str) -> str | None:
-    """None if the bit patterns agree (any NaN matches any NaN), else a one-line description."""
-    if actual.shape != expected.shape:
-        return f"shape {actual.shape}, expected {expected.shape}"
-    a, e = actual.view(np.uint16), expected.view(np.uint16)
-    if np.array_equal(a, e):
-        return None
-    nan_a = (a & 0x7FFF) > _NAN_ABOVE[dst]
-    nan_e = (e & 0x7FFF) > _NAN_ABOVE[dst]
-    bad = (a != e) & ~(nan_a & nan_e)
-    if not bad.any():
-        return None
-    first = tuple(int(i) for i in np.argwhere(bad)[0])
-    return (f"{int(bad.sum())} of {bad.size} elements differ; first at {first}: "
-            f"got {int(a[first]):#06x}, expected {int(e[first]):#06x}")
+# mismatch(bits, expected_bits, "bf16"): None, or a line saying where the uint16 bit patterns first differ
+mismatch = first_difference
 
 
 @dataclasses.dataclass
@@ -141,7 +129,7 @@ def _torch_bits(y) -> np.ndarray:
 def _torch_args(inputs: Inputs):
     torch = _torch()
     offset = None if inputs.offset is None else torch.from_numpy(inputs.offset)
-    dst = {"bf16": torch.bfloat16, "fp16": torch.float16}[inputs.case.dst]
+    dst = getattr(torch, NAMES[DataType(inputs.dst_code)].name)
     return torch.from_numpy(inputs.x), torch.from_numpy(inputs.scale), offset, dst
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import math
 import statistics
 import sys
 import time
 
-__all__ = ["Timing", "measure", "measure_together", "sample", "threads", "max_threads"]
+__all__ = ["Timing", "measure", "measure_together", "repeated", "sample", "threads", "max_threads"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +55,11 @@ def measure(fn, *, min_repeat: int = 3, min_time: float = 0.1, max_time: float =
     """
     return measure_together({0: fn}, min_repeat=min_repeat, min_time=min_time, max_time=max_time,
                             max_repeat=max_repeat)[0]
+
+
+def repeated(fn, repeat: int) -> Timing:
+    """Exactly ``repeat`` samples of ``fn``, taken as ``measure`` takes them: the CLI's ``--repeat``."""
+    return measure(fn, min_repeat=repeat, min_time=0.0, max_time=math.inf, max_repeat=repeat)
 
 
 def measure_together(fns: dict, *, min_repeat: int = 3, min_time: float = 0.1, max_time: float = 2.0,

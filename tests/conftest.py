@@ -1,11 +1,14 @@
-"""Shared test helpers: bit-pattern comparison and hypothesis profiles (fixed seed in CI)."""
+"""Shared test helpers: bit-pattern comparison, the platform registry's guard, hypothesis profiles (fixed
+seed in CI)."""
 
 import os
 
-import ml_dtypes
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+
+from antiquant.core.dtypes import DST_TYPES, numpy_dtype_of
+from antiquant.core.reference import first_difference
 
 settings.register_profile("ci", derandomize=True, max_examples=60, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -15,19 +18,40 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 
 def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
-    """Equal bit patterns, except that any NaN matches any NaN (docs/spec.md section 1)."""
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
-    a, e = actual.view(np.uint16), expected.view(np.uint16)
-    both_nan = np.isnan(actual.astype(np.float32)) & np.isnan(expected.astype(np.float32))
-    bad = (a != e) & ~both_nan
-    if bad.any():
-        idx = tuple(np.argwhere(bad)[0]) if bad.ndim else ()
-        raise AssertionError(f"{int(bad.sum())} of {bad.size} elements differ; first at {idx}: "
-                             f"got {int(a[idx]):#06x}, expected {int(e[idx]):#06x}")
+    """Equal shape, dtype and bit patterns, except that any NaN matches any NaN (docs/spec.md section 1)."""
+    problem = first_difference(actual, expected)
+    if problem:
+        raise AssertionError(problem)
 
 
-DST = {1: np.float16, 27: ml_dtypes.bfloat16}
+# dstType code -> y's numpy scalar type (numpy.float16, ml_dtypes.bfloat16)
+DST = {int(dt): numpy_dtype_of(dt).type for dt in DST_TYPES}
+
+
+@pytest.fixture
+def platform_registry():
+    """``antiquant.core.platforms`` for a test that registers profiles: the registry is put back afterwards,
+    so a test's profile neither shows up in ``platforms.names()`` for later tests nor shadows a real one."""
+    from antiquant.core import platforms
+    saved = dict(platforms._REGISTRY)
+    yield platforms
+    platforms._REGISTRY.clear()
+    platforms._REGISTRY.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def _registry_left_as_found(request):
+    """Fail a test that changes the platform registry without ``platform_registry`` (and undo the change)."""
+    from antiquant.core import platforms
+    before = dict(platforms._REGISTRY)
+    yield
+    after = dict(platforms._REGISTRY)
+    if after != before:
+        platforms._REGISTRY.clear()
+        platforms._REGISTRY.update(before)
+        changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+        pytest.fail(f"{request.node.nodeid} changed the platform registry ({', '.join(changed)}); "
+                    f"register profiles through the platform_registry fixture", pytrace=False)
 
 
 def pytest_configure(config):

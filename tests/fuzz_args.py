@@ -4,8 +4,10 @@
     python tests/fuzz_args.py -atheris_runs=200000
 
 Every argument is picked from a menu of valid and hostile values. The only acceptable outcomes are a result
-equal to the reference, or ``AclnnError`` / ``TypeError`` / ``ValueError`` with a one-line message and x and
-``out`` byte-for-byte untouched. ``tests/test_fuzz.py`` drives the same menus from hypothesis in CI.
+equal to the reference, or a refusal with a one-line message and x and ``out`` byte-for-byte untouched: an
+``AclnnError``, or a ``TypeError`` / ``ValueError`` whose message starts with the argument it is about
+("x: ...", "strategy: ..."), since a TypeError from deep inside numpy is a crash, not a refusal.
+``tests/core/test_fuzz.py`` drives the same menus from hypothesis in CI.
 """
 
 from __future__ import annotations
@@ -14,32 +16,40 @@ import contextlib
 import inspect
 import os
 import sys
+import warnings
 
 import ml_dtypes
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
 
 
 def _instrumented():
-    """Run by hand under atheris: instrument antiquant as it is imported (not kernels/: Numba compiles those)."""
+    """Run by hand under atheris: instrument antiquant as it is imported, but not antiquant.kernels (the
+    repository's kernels/): Numba cannot compile a function whose bytecode atheris has instrumented."""
     if __name__ != "__main__":
         return contextlib.nullcontext()
     try:
         import atheris
     except ImportError:
         return contextlib.nullcontext()
-    return atheris.instrument_imports(include=["antiquant"])
+    modules = ["antiquant.kernels"] + [f"antiquant.kernels.{f[:-3]}" for f in os.listdir(os.path.join(REPO, "kernels"))
+                                       if f.endswith(".py")]
+    return atheris.instrument_imports(include=["antiquant"], exclude=modules)  # exclude takes modules, not packages
 
 
 with _instrumented():
-    from antiquant import AclnnError, AclTensor, DataType, ascend_anti_quant, pack_int4, reference, tiling
-    from antiquant.core.dtypes import dst_type_code
-    from antiquant.core.dtypes import numpy_dtype_of
+    from antiquant import AclnnError, AclTensor, DataType, ascend_anti_quant, pack_int4, platforms, reference, tiling
+    from antiquant.core.dtypes import datatype_of, dst_type_code, numpy_dtype_of
     from antiquant.core.validation import expected_y_shape
 
 ALLOWED = (AclnnError, TypeError, ValueError)
+# How the operator's own refusals begin ("x: expected ...", "dstType: ..."); numpy's or Python's errors
+# escaping from inside (e.g. "cannot reshape array of size 3") name none of them.
+ARGUMENT_NAMES = ("x", "scale", "offset", "dst_type", "dstType", "sqrt_mode", "sqrtMode", "out", "platform",
+                  "strategy", "mode")
 BF16 = ml_dtypes.bfloat16
 SPECIALS = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45, 3.4e38, 65520.0], np.float32)
 
@@ -47,6 +57,13 @@ SPECIALS = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45, 3.4e38, 65520.0]
 def _read_only(a):
     a.flags.writeable = False
     return a
+
+
+def _matrix(a):
+    """``numpy.matrix(a)``: an ndarray subclass that stays 2-D through reshapes (without its deprecation warning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        return np.matrix(a)
 
 
 def _ints(r, shape, lo=-128, hi=128):
@@ -68,6 +85,10 @@ X_VALID = [
     lambda r: AclTensor.from_numpy(pack_int4(_ints(r, (2, 8), -8, 8)), dtype=DataType.INT4),
     lambda r: np.zeros((0, 8), np.int8),
     lambda r: _ints(r, (1,) * 6 + (2, 8)),
+    lambda r: np.broadcast_to(_ints(r, (8,)), (2, 8)),
+    lambda r: _ints(r, (2, 8, 3))[..., 1],
+    lambda r: AclTensor.from_numpy(_ints(r, (2, 8))),
+    lambda r: _matrix(_ints(r, (2, 8))),
 ]
 X_HOSTILE = [
     lambda r: np.zeros((2, 16), ml_dtypes.int4)[:, ::2],
@@ -81,6 +102,24 @@ X_HOSTILE = [
     lambda r: np.zeros((2, 8), ">i4"),
     lambda r: np.zeros((2, 8), bool),
     lambda r: AclTensor(np.zeros(4, np.int8), DataType.INT8, (2, 8), False),
+    lambda r: AclTensor([[1, 2]], DataType.INT8, (1, 2), False),
+    lambda r: AclTensor(np.zeros((2, 4), np.int8), DataType.INT8, (2, 8), True),
+    lambda r: AclTensor(np.zeros((2, 4), np.uint8), DataType.INT4, [2, 8], True),
+    lambda r: np.ma.masked_array(_ints(r, (2, 8))),
+    lambda r: AclTensor(np.ma.masked_array(_ints(r, (2, 8))), DataType.INT8, (2, 8), False),
+    lambda r: np.zeros((2, 8), [("a", np.int8)]),
+    lambda r: np.zeros((2, 8), "M8[s]"),
+    lambda r: np.array([["7"] * 8] * 2),
+    lambda r: np.zeros((2, 8), np.int64),
+    lambda r: np.zeros((2, 8), ml_dtypes.uint4),
+    lambda r: np.zeros((2, 8), ml_dtypes.int2),
+    lambda r: np.zeros((2, 8), ml_dtypes.bfloat16),
+    lambda r: np.zeros((2, 8), ml_dtypes.float8_e4m3fn),
+    lambda r: np.zeros((), ml_dtypes.int4),
+    lambda r: np.zeros((0,), ml_dtypes.int4),
+    lambda r: np.zeros((2, 0), np.int32),
+    lambda r: np.zeros((2, 8), np.int8).view([("a", np.int8)]),
+    lambda r: memoryview(np.zeros(8, np.int8)),
     lambda r: [[1, 2], [3, 4]],
     lambda r: "x",
     lambda r: 7,
@@ -96,6 +135,8 @@ SCALE_VALID = [
     lambda r, n: np.resize(SPECIALS, n).astype(BF16),
     lambda r, n: r.random(2 * n).astype(np.float32)[::-2],
     lambda r, n: _read_only(r.random(n).astype(np.float32)),
+    lambda r, n: np.broadcast_to(np.float32(0.5), (n,)),
+    lambda r, n: AclTensor.from_numpy(r.random(n).astype(BF16)),
 ]
 SCALE_HOSTILE = [
     lambda r, n: r.random(n + 2).astype(np.float32),
@@ -108,23 +149,45 @@ SCALE_HOSTILE = [
     lambda r, n: [1.0] * n,
     lambda r, n: 0.5,
     lambda r, n: "scale",
+    lambda r, n: np.ones(n, ">f4"),
+    lambda r, n: np.ones(n, [("a", np.float32)]),
+    lambda r, n: np.ones(n, object),
+    lambda r, n: _matrix(np.ones(n, np.float32)),
+    lambda r, n: np.ma.masked_array(r.random(n).astype(np.float32)),
+    lambda r, n: np.ones(n, ml_dtypes.float8_e4m3fn),
+    lambda r, n: np.ones(n, np.float32).view(np.int32),
+    lambda r, n: np.array(1.0, BF16),
+    lambda r, n: np.ones((n, 0), np.float32),
+    lambda r, n: AclTensor(np.ones(n, np.float32), DataType.BF16, (n,), False),
+    lambda r, n: np.ones(n, np.float32).tolist(),
     lambda r, n: None,
 ]
 
-DST_VALID = [1, 27, "float16", "bfloat16", "BF16", np.float16, BF16, DataType.FLOAT16, DataType.BF16, np.int64(27)]
+DST_VALID = [1, 27, "float16", "bfloat16", "BF16", np.float16, BF16, DataType.FLOAT16, DataType.BF16, np.int64(27),
+             np.dtype(np.float16), np.dtype(BF16), np.int8(1), np.str_("bf16"), "half"]
 DST_HOSTILE = [0, -1, 2, 29, 2 ** 63, True, False, 1.0, float("nan"), None, "fp32", "", [1], np.float32,
-               np.float16(1), DataType.FLOAT]
+               np.float16(1), DataType.FLOAT, 10 ** 30, -2 ** 70, b"float16", " float16", np.dtype(">f2"),
+               np.dtype(np.float32), DataType.INT4, "int4", np.array(27), np.array([1]), np.uint64(2 ** 64 - 1),
+               float("inf"), 27.0, 1 + 0j, object()]
 
 SQRT_VALID = [False, True, np.bool_(True), np.bool_(False)]
-SQRT_HOSTILE = [0, 1, None, "False", 1.0, np.array([True])]
+SQRT_HOSTILE = [0, 1, None, "False", 1.0, np.array([True]), np.array(True), np.int64(1), b"", [], object()]
 
-PLATFORM_VALID = ["Ascend910B", "Ascend910B4", "Ascend310P"]
-PLATFORM_HOSTILE = ["Ascend999", "", None, 910, ["Ascend910B"]]
+_A2 = platforms.get("Ascend910B")
+PLATFORM_VALID = ["Ascend910B", "Ascend910B4", "Ascend310P", platforms.get("Ascend310P"),
+                  _A2.with_overrides(vector_cores=1), _A2.with_overrides(vector_cores=3, ub_bytes=65536)]
+PLATFORM_HOSTILE = ["Ascend999", "", None, 910, ["Ascend910B"], "ascend910b", b"Ascend910B",
+                    _A2.with_overrides(ub_bytes=8192), _A2.with_overrides(ub_bytes=2048), object()]
 
-STRATEGY_VALID = sorted(tiling.STRATEGIES)
-STRATEGY_HOSTILE = ["no-such-strategy", None, 3, ["cann"]]
+STRATEGY_VALID = sorted(tiling.STRATEGIES) + [tiling.Strategy("cann", buffers=1),
+                                             tiling.Strategy("row-batched", buffers=3),
+                                             tiling.Strategy("column-split", base_n=1, base_len=32)]
+STRATEGY_HOSTILE = ["no-such-strategy", None, 3, ["cann"], "CANN", b"cann",
+                    tiling.Strategy("cann", ub_budget=tiling.MIN_UB_BUDGET),
+                    tiling.Strategy("equal-bytes", ub_budget=1 << 30),
+                    tiling.Strategy("row-batched", base_n=1 << 20, base_len=1 << 20, buffers=3)]
 
-MODE_MENU = ["ub", "no-such-mode", None, 1]
+MODE_MENU = ["ub", "fused", "no-such-mode", None, 1, "UB", "", ["ub"], b"ub"]
 
 
 def _y_layout(x, dst):
@@ -145,6 +208,8 @@ def _out_valid(shape, dtype):
         lambda: None,
         lambda: np.full(shape, 5, dtype),
         lambda: np.full((*shape, 2), 5, dtype)[..., 1],
+        lambda: _matrix(np.full(shape, 5, dtype)) if len(shape) == 2 else None,
+        lambda: AclTensor.from_numpy(np.full(shape, 5, dtype)),
     ]
 
 
@@ -156,6 +221,12 @@ def _out_hostile(shape, dtype):
         lambda: np.full(shape, 5, other),
         lambda: np.full((*shape, 2), 5, dtype),
         lambda: [5.0] * 16,
+        lambda: np.full(shape, 5, dtype.newbyteorder(">")),
+        lambda: np.ma.masked_array(np.full(shape, 5, dtype)),
+        lambda: AclTensor(np.ma.masked_array(np.full(shape, 5, dtype)), DataType(datatype_of(dtype)), shape, False),
+        lambda: np.full(shape, 5, dtype).view(np.uint16),
+        lambda: memoryview(np.full(shape, 5, dtype).view(np.uint16)),
+        lambda: np.full(shape, 5, dtype)[None],
     ]
     if len(shape) >= 2 and shape[-1] > 0:
         menu.append(lambda: as_strided(np.full(shape[-1], 5, dtype), shape, (0,) * (len(shape) - 1) + (dtype.itemsize,)))
@@ -214,6 +285,12 @@ def _bytes(a):
     return a.tobytes() if isinstance(a, np.ndarray) and isinstance(a.base, (type(None), np.ndarray)) else None
 
 
+def names_an_argument(message: str) -> bool:
+    """True for a one-line message that starts with an argument's name and a colon, as the operator's do."""
+    name, colon, _ = message.partition(":")
+    return bool(colon) and name in ARGUMENT_NAMES and "\n" not in message
+
+
 def check_call(x, scale, offset, kwargs) -> str:
     """Run one call; raise AssertionError on any unacceptable outcome. Returns "ok" or the refusal's type."""
     out = kwargs.get("out")
@@ -223,17 +300,18 @@ def check_call(x, scale, offset, kwargs) -> str:
     except ALLOWED as err:
         message = str(err)
         assert message and "\n" not in message, f"{type(err).__name__} message not one line: {message!r}"
+        assert isinstance(err, AclnnError) or names_an_argument(message), \
+            f"{type(err).__name__} does not name the argument it is about: {message!r}"
         assert _bytes(x) == x_before, "a refused call changed x"
         assert _bytes(out) == out_before, "a refused call wrote into out"
         return type(err).__name__
     assert isinstance(y, np.ndarray)
     if out is not None:
-        assert y is out
+        assert y is (out.array if isinstance(out, AclTensor) else out), "the result is not out"
     want = reference.anti_quant(x, scale, offset, dst_type=dst_type_code(kwargs.get("dst_type", 1)),
                                 sqrt_mode=bool(kwargs.get("sqrt_mode", False)))
-    a, e = y.view(np.uint16), want.view(np.uint16)
-    nan = np.isnan(y.astype(np.float32)) & np.isnan(want.astype(np.float32))
-    assert y.shape == want.shape and y.dtype == want.dtype and ((a == e) | nan).all(), "result differs from reference"
+    problem = reference.first_difference(y, want)
+    assert problem is None, f"result differs from reference: {problem}"
     return "ok"
 
 
@@ -242,7 +320,7 @@ def atheris_main(argv) -> int:
         import atheris
     except ImportError:
         print("fuzz_args: atheris is not installed (pip install atheris); "
-              "tests/test_fuzz.py runs the same menus under hypothesis", file=sys.stderr)
+              "tests/core/test_fuzz.py runs the same menus under hypothesis", file=sys.stderr)
         return 0
 
     def one_input(data: bytes) -> None:

@@ -1,30 +1,18 @@
-"""Builders for operator inputs in every storage form, from plain int8 values."""
+"""Operator inputs for tests: x of every storage kind from plain int8 values (antiquant.core.reference's one
+generator, under the names the tests use) and hypothesis strategies over them."""
 
 import ml_dtypes
 import numpy as np
 
-from antiquant import AclTensor, DataType, pack_int4
+from antiquant.core.dtypes import SCALE_TYPES, names_of, numpy_dtype_of
+from antiquant.core.reference import X_GROUP, X_KINDS
+from antiquant.core.reference import random_values as values_for  # (kind, shape, rng) -> int8 values
+from antiquant.core.reference import stored_x as x_input  # (kind, values) -> x of that storage
 
-X_KINDS = ("int8", "int4", "int4_packed", "int32")
-SCALE_DTYPES = {"float32": np.float32, "bfloat16": ml_dtypes.bfloat16}
+__all__ = ["X_KINDS", "SCALE_DTYPES", "x_input", "values_for", "assert_tiles_cover", "float_bit_patterns",
+           "operator_calls"]
 
-
-def x_input(kind: str, values: np.ndarray):
-    """x for ``ascend_anti_quant`` holding ``values`` (int8 values; int4 kinds need [-8, 7])."""
-    if kind == "int8":
-        return values.astype(np.int8)
-    if kind == "int4":
-        return values.astype(ml_dtypes.int4)
-    if kind == "int4_packed":
-        return AclTensor.from_numpy(pack_int4(values), dtype=DataType.INT4, shape=values.shape)
-    if kind == "int32":
-        return pack_int4(values, np.int32)
-    raise ValueError(kind)
-
-
-def values_for(kind: str, shape, rng) -> np.ndarray:
-    lo, hi = (-128, 128) if kind == "int8" else (-8, 8)
-    return rng.integers(lo, hi, shape, dtype=np.int8)
+SCALE_DTYPES = {name: numpy_dtype_of(dt).type for name, dt in names_of(SCALE_TYPES).items()}
 
 
 def assert_tiles_cover(plan, group: int = 1) -> None:
@@ -92,7 +80,7 @@ def operator_calls(max_elements: int = 4096):
             shape[draw(st.integers(0, rank - 1))] = draw(st.integers(4, 3000))
         if rank and draw(st.integers(0, 15)) == 0:
             shape[draw(st.integers(0, rank - 1))] = 0
-        group = {"int8": 1, "int32": 8}.get(kind, 2)
+        group = X_GROUP[kind]
         if rank:
             shape[-1] *= group
             unit = [1] * (rank - 1) + [group]
@@ -123,7 +111,7 @@ def operator_calls(max_elements: int = 4096):
         dst = draw(st.sampled_from([1, 27]))
         kwargs = dict(dst_type=dst, sqrt_mode=draw(st.booleans()))
         out_kind = draw(st.sampled_from(["new", "contiguous", "strided"]))
-        out_dtype = np.float16 if dst == 1 else ml_dtypes.bfloat16
+        out_dtype = numpy_dtype_of(dst)
         if out_kind == "contiguous":
             kwargs["out"] = np.full(y_shape, 3, out_dtype)
         elif out_kind == "strided" and y_shape:

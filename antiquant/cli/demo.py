@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 
-import ml_dtypes
-import numpy as np
-
+from ..bench.timing import repeated
 from ..core import reference
 from ..core.api import ascend_anti_quant
-from ..core.dtypes import pack_int4
 
 
 def add_arguments(parser) -> None:
@@ -19,31 +15,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per case; the median is shown")
 
 
-def median_seconds(fn, repeat: int) -> float:
-    """The median wall time of ``repeat`` calls of ``fn`` (the demo's and ``antiquant sweep``'s timings)."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
-    a16, b16 = a.view(np.uint16), b.view(np.uint16)
-    return bool(np.array_equal(a16, b16) or np.all((a16 == b16) | (np.isnan(a.astype(np.float32))
-                                                                   & np.isnan(b.astype(np.float32)))))
-
-
 def cases(rows: int, cols: int):
     """(label, x, scale, offset, dst_type): an int8 weight per channel, an int4 weight (INT32-packed)."""
-    rng = np.random.default_rng(2024)
-    scale = (rng.random(cols, dtype=np.float32) * 0.02).astype(np.float32)
-    offset = rng.integers(-4, 4, cols).astype(np.float32)
-    int8_w = rng.integers(-128, 128, (rows, cols), dtype=np.int8)
-    int4_w = pack_int4(rng.integers(-8, 8, (rows, cols), dtype=np.int8), np.int32)
-    yield "int8  -> bfloat16, per-channel scale+offset", int8_w, scale, offset, 27
-    yield "int4  -> float16,  per-channel scale (INT32, 8 per word)", int4_w, scale.astype(ml_dtypes.bfloat16), None, 1
+    yield ("int8  -> bfloat16, per-channel scale+offset",
+           *reference.random_inputs((rows, cols), "int8", offset=True, seed=2024), 27)
+    yield ("int4  -> float16,  per-channel scale (INT32, 8 per word)",
+           *reference.random_inputs((rows, cols), "int32", scale_dtype="bfloat16", seed=2025), 1)
 
 
 def run(args) -> int:
@@ -57,11 +34,11 @@ def run(args) -> int:
         out = ascend_anti_quant(x, scale, offset, dst_type=dst)
         first = time.perf_counter() - start
         expected = reference.anti_quant(x, scale, offset, dst_type=dst)
-        exact = _same_bits(out, expected)
+        exact = reference.same_bits(out, expected)
         all_exact &= exact
         traffic = x.nbytes + out.nbytes
-        ours = median_seconds(lambda: ascend_anti_quant(x, scale, offset, dst_type=dst, out=out), args.repeat)
-        numpy_s = median_seconds(lambda: reference.anti_quant(x, scale, offset, dst_type=dst), args.repeat)
+        ours = repeated(lambda: ascend_anti_quant(x, scale, offset, dst_type=dst, out=out), args.repeat).median
+        numpy_s = repeated(lambda: reference.anti_quant(x, scale, offset, dst_type=dst), args.repeat).median
         print(f"  {label}")
         print(f"    bit-exact vs reference: {'yes' if exact else 'NO'}   first call {first * 1e3:.0f} ms "
               f"(compile or cache load)")

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
-import ml_dtypes
-import numpy as np
-
 from .. import tiling
-from ..core import platforms
-from ..core.dtypes import DataType, pack_int4
+from ..core import dtypes, platforms, reference
 
-X_DTYPES = {"int8": DataType.INT8, "int4": DataType.INT4, "int32": DataType.INT32}
-SCALE_DTYPES = {"float32": DataType.FLOAT, "bfloat16": DataType.BF16}
-DST_TYPES = {"float16": DataType.FLOAT16, "bfloat16": DataType.BF16}
+# --x-dtype / --scale-dtype / --dst choices -> DataType, from antiquant's one table of dtype names
+X_DTYPES = dtypes.names_of(dtypes.X_TYPES)
+SCALE_DTYPES = dtypes.names_of(dtypes.SCALE_TYPES)
+DST_TYPES = dtypes.names_of(dtypes.DST_TYPES)
 
 
 def add_problem_arguments(parser) -> None:
@@ -117,15 +114,8 @@ class Experiment:
 
     def inputs(self, seed: int = 0):
         """Random operator inputs: (x, scale, offset, dst_type) for ``ascend_anti_quant``."""
-        rng = np.random.default_rng(seed)
-        lo, hi = (-128, 128) if self.x_dtype == "int8" else (-8, 8)
-        values = rng.integers(lo, hi, self.shape, dtype=np.int8)
-        x = {"int8": values, "int4": values.astype(ml_dtypes.int4)}.get(self.x_dtype)
-        if x is None:
-            x = pack_int4(values, np.int32)
-        sdtype = np.float32 if self.scale_dtype == "float32" else ml_dtypes.bfloat16
-        scale = (rng.random(self.scale_size, dtype=np.float32) * 0.02).astype(sdtype)
-        offset = rng.integers(-4, 4, self.scale_size).astype(sdtype) if self.offset else None
+        x, scale, offset = reference.random_inputs(self.shape, self.x_dtype, scale_dtype=self.scale_dtype,
+                                                   per_channel=self.per_channel, offset=self.offset, seed=seed)
         return x, scale, offset, DST_TYPES[self.dst]
 
 

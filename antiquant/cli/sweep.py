@@ -7,10 +7,10 @@ import json
 import numpy as np
 
 from .. import sim, tiling
+from ..bench.timing import repeated
 from ..core import reference
 from ..core.api import ascend_anti_quant
 from ..core.launch import MODES
-from .demo import median_seconds
 from .problem import Experiment, add_problem_arguments
 
 
@@ -44,7 +44,7 @@ def configurations(args) -> list[tiling.Strategy]:
 
 def _median_ms(fn, repeat: int) -> float:
     fn()                                    # compile or load the kernel; not timed
-    return median_seconds(fn, repeat) * 1e3
+    return repeated(fn, repeat).median * 1e3
 
 
 def measure(exp: Experiment, strategy: tiling.Strategy, repeat: int, inputs, expected) -> dict:
@@ -64,7 +64,7 @@ def measure(exp: Experiment, strategy: tiling.Strategy, repeat: int, inputs, exp
             row[f"cpu_{mode}_ms"] = round(_median_ms(lambda: ascend_anti_quant(
                 x, scale, offset, dst_type=dst, sqrt_mode=exp.sqrt_mode, out=out, platform=exp.profile,
                 strategy=strategy, mode=mode), repeat), 3)
-            row[f"exact_{mode}"] = bool(np.array_equal(out.view(np.uint16), expected.view(np.uint16)))
+            row[f"exact_{mode}"] = reference.same_bits(out, expected)
     return row
 
 

@@ -30,7 +30,7 @@ import ml_dtypes  # noqa: F401  (registers numpy's "bfloat16", which safetensors
 import numpy as np
 
 from ..core.api import ascend_anti_quant
-from ..core.dtypes import AclnnError, dst_type_code, numpy_dtype_of
+from ..core.dtypes import DST_TYPES, NAMES, AclnnError, dst_type_code, names_of, numpy_dtype_of
 from .safetensors_writer import DTYPE_BYTES, SafetensorsWriter
 
 __all__ = ["dequantize_msmodelslim", "plan", "convert_shard", "write_index", "output_bytes", "safe_open",
@@ -44,7 +44,7 @@ SCALE_DTYPES = ("F32", "F16", "BF16")  # widening any of them to float32 is exac
 BLOCK_ELEMENTS = 1 << 24  # rows are read, converted and written in blocks of about this many elements
 CHUNK_ELEMENTS = 1 << 22  # elements per operator call in dequantize_msmodelslim (its transposed buffers)
 TILE = 128  # rows and columns per transposing copy
-DST = {"bf16": "BF16", "fp16": "F16"}  # --dst -> safetensors dtype code
+DST = {short: NAMES[dt].safetensors for short, dt in names_of(DST_TYPES, "short").items()}  # --dst -> safetensors code
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""CANN type codes, status codes, and the one place the int4 nibble order lives.
+"""CANN type codes and the one table of dtype names, status codes, and the one place the int4 nibble order lives.
 
 int4 storage (docs/spec.md section 2): element ``i`` of a container occupies bits ``4*i .. 4*i+3``, low nibble
 first, two's complement. A byte holds 2 elements, an int32 word holds 8.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import functools
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,8 +22,13 @@ __all__ = [
     "unpack_int4",
     "datatype_of",
     "numpy_dtype_of",
+    "DtypeNames",
+    "NAMES",
     "DTYPE_NAMES",
+    "X_TYPES",
+    "SCALE_TYPES",
     "DST_TYPES",
+    "names_of",
     "dst_type_code",
 ]
 
@@ -117,17 +123,39 @@ def _acl_to_numpy() -> dict:
     return {acl: dt for dt, acl in _numpy_to_acl().items()}
 
 
-# Names users and the CLI give dtypes ("bfloat16", "fp16", ...), lower case.
-DTYPE_NAMES = {
-    "int4": DataType.INT4, "int8": DataType.INT8, "int32": DataType.INT32,
-    "float": DataType.FLOAT, "float32": DataType.FLOAT,
-    "float16": DataType.FLOAT16, "fp16": DataType.FLOAT16, "half": DataType.FLOAT16,
-    "bfloat16": DataType.BF16, "bf16": DataType.BF16,
+class DtypeNames(NamedTuple):
+    """What a dtype is called outside CANN's codes."""
+
+    name: str                # numpy's and torch's name for it (``torch.bfloat16``): "bfloat16"
+    short: str               # how antiquant's bench and ``antiquant convert --dst`` spell it: "bf16"
+    aliases: tuple[str, ...]  # further names accepted wherever a dtype is named
+    safetensors: str | None  # its safetensors dtype code, if safetensors has one
+
+
+# The one table of dtype names: every other table of names (the CLI's choices, convert's safetensors codes,
+# torch's dtypes, the bench's and the tests' destinations) is derived from it.
+NAMES = {
+    DataType.INT4: DtypeNames("int4", "int4", (), None),
+    DataType.INT8: DtypeNames("int8", "int8", (), "I8"),
+    DataType.INT32: DtypeNames("int32", "int32", (), "I32"),
+    DataType.FLOAT: DtypeNames("float32", "float32", ("float",), "F32"),
+    DataType.FLOAT16: DtypeNames("float16", "fp16", ("half",), "F16"),
+    DataType.BF16: DtypeNames("bfloat16", "bf16", (), "BF16"),
 }
 
+# Names users and the CLI give dtypes ("bfloat16", "fp16", ...), lower case -> DataType.
+DTYPE_NAMES = {name: dt for dt, n in NAMES.items() for name in (n.name, n.short, *n.aliases)}
 
-# What y may be on any platform (CANN's dstType): FLOAT16 (1) or BF16 (27).
+# What each operand may be on some platform (a platform's profile narrows them): x, scale and offset, and
+# y (CANN's dstType: FLOAT16 (1) or BF16 (27)). Ordered as the CLI lists them.
+X_TYPES = (DataType.INT8, DataType.INT4, DataType.INT32)
+SCALE_TYPES = (DataType.FLOAT, DataType.BF16)
 DST_TYPES = (DataType.FLOAT16, DataType.BF16)
+
+
+def names_of(datatypes, spelling: str = "name") -> dict[str, DataType]:
+    """``{"float16": FLOAT16, ...}`` for ``datatypes`` in order; ``spelling="short"`` gives ``{"fp16": ...}``."""
+    return {getattr(NAMES[dt], spelling): dt for dt in datatypes}
 
 
 def datatype_of(dtype) -> DataType | None:

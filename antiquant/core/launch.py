@@ -195,7 +195,11 @@ def prepare(x, scale, offset, dst_type, sqrt_mode, y, *, platform="Ascend910B", 
     call = check_call(x, scale, offset, dst_type, sqrt_mode, y, profile, y_name=y_name)
     problem = tiling.Problem(call.y.shape, call.x.dtype, call.scale.size, call.scale.dtype,
                              call.offset is not None, call.dst_type, call.sqrt_mode)
-    return call, Launch.of(call, tiling.plan_problem(problem, profile, strategy), mode)
+    try:
+        plan = tiling.plan_problem(problem, profile, strategy)
+    except ValueError as err:  # e.g. a ub_budget with no room for a tile: say which argument it came from
+        raise ValueError(f"strategy: {err}") from None
+    return call, Launch.of(call, plan, mode)
 
 
 # Each thread keeps its last workspace of up to this size: its pages stay mapped, so a small call does not

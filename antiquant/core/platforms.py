@@ -133,11 +133,11 @@ def get(name: str | Platform) -> Platform:
     if isinstance(name, Platform):
         return name
     if not isinstance(name, str):
-        raise TypeError(f"platform must be a name such as 'Ascend910B' or a Platform, got {type(name).__name__}")
+        raise TypeError(f"platform: expected a name such as 'Ascend910B' or a Platform, got {type(name).__name__}")
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise ValueError(f"unknown platform {name!r}; known: {', '.join(names())}") from None
+        raise ValueError(f"platform: unknown platform {name!r}; known: {', '.join(names())}") from None
 
 
 def names() -> list[str]:

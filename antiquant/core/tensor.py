@@ -38,6 +38,9 @@ class AclTensor:
         if not isinstance(array, np.ndarray):
             raise TypeError(f"AclTensor.from_numpy takes a numpy array, got {type(array).__name__}; "
                             "wrap it with numpy.asarray first")
+        if isinstance(array, np.ma.MaskedArray):  # the kernels cannot take one, and would ignore its mask
+            raise TypeError("AclTensor.from_numpy: a masked array's mask has no meaning to the operator; "
+                            "pass its .data, or .filled(value)")
         inferred = datatype_of(array.dtype)
         if dtype is None:
             if inferred is None:

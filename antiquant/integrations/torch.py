@@ -22,11 +22,11 @@ except ImportError:  # torch is an optional extra
     raise ImportError("antiquant.torch needs PyTorch: pip install 'antiquant[torch]'") from None
 
 from ..core.api import ascend_anti_quant
-from ..core.dtypes import AclnnError, DataType, Status
+from ..core.dtypes import DST_TYPES, NAMES, AclnnError, Status
 
 __all__ = ["npu_anti_quant"]
 
-_DST = {torch.float16: DataType.FLOAT16, torch.bfloat16: DataType.BF16}
+_DST = {getattr(torch, NAMES[dt].name): dt for dt in DST_TYPES}  # torch.float16 -> FLOAT16, torch.bfloat16 -> BF16
 # x dtype -> the src_dtype torch_npu pairs with it (None is always accepted)
 _SRC = {torch.int8: torch.int8, torch.int32: torch.quint4x2}
 

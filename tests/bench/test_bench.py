@@ -16,7 +16,7 @@ from antiquant.bench.peers import NumpyPeer, TorchCompile, TorchEager, mismatch
 from antiquant.bench.plot import write_plot
 from antiquant.bench.report import COPY, STREAMING_COPY
 from antiquant.bench.suite import SECTIONS, parse_threads, preset, run_suite
-from antiquant.bench.timing import max_threads, measure_together
+from antiquant.bench.timing import max_threads, measure_together, repeated
 from conftest import assert_same_bits
 
 TIMED = {"median_s", "min_s", "repeats"}
@@ -206,3 +206,9 @@ def test_measure_together_takes_one_sample_of_each_per_round_and_stops_each_on_i
     assert timings["slow"].samples and len(timings["slow"].samples) == 2  # 0.06 s >= max_time after two
     assert len(timings["fast"].samples) == 4
     assert order.count("fast") == 4 and order.count("slow") == 2
+
+
+def test_repeated_takes_exactly_the_samples_asked_for():
+    calls = []
+    timing = repeated(lambda: calls.append(1), 4)
+    assert len(timing.samples) == 4 == len(calls) and timing.min <= timing.median

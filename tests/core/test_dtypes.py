@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from antiquant import AclnnError, DataType, Status, pack_int4, unpack_int4
-from antiquant.core.dtypes import datatype_of, nibbles_per
+from antiquant.core.dtypes import DST_TYPES, DTYPE_NAMES, NAMES, datatype_of, names_of, nibbles_per, numpy_dtype_of
 
 
 def test_datatype_codes_are_canns():
@@ -68,3 +68,15 @@ def test_pack_rejects_out_of_range_and_odd():
         pack_int4(np.array([8, 0], np.int8))
     with pytest.raises(ValueError, match="multiple of 2"):
         pack_int4(np.array([1, 2, 3], np.int8))
+
+
+def test_the_name_table_agrees_with_numpy_and_safetensors():
+    """Each DataType's name is numpy's (and torch's) for its storage, and its safetensors code as wide."""
+    from antiquant.convert.safetensors_writer import DTYPE_BYTES
+    for dt, names in NAMES.items():
+        assert numpy_dtype_of(dt).name == names.name
+        assert all(DTYPE_NAMES[n] is dt for n in (names.name, names.short, *names.aliases))
+        if names.safetensors:
+            assert DTYPE_BYTES[names.safetensors] == numpy_dtype_of(dt).itemsize
+    assert names_of(DST_TYPES) == {"float16": DataType.FLOAT16, "bfloat16": DataType.BF16}
+    assert names_of(DST_TYPES, "short") == {"fp16": DataType.FLOAT16, "bf16": DataType.BF16}

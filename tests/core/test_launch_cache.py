@@ -69,7 +69,7 @@ def test_read_only_out_is_refused_after_a_writable_one(call):
     assert err.value.status == Status.ACLNN_ERR_PARAM_INVALID
 
 
-def test_reregistered_platform_is_a_new_key(call):
+def test_reregistered_platform_is_a_new_key(call, platform_registry):
     x, scale, _ = call
     base = platforms.get("Ascend910B")
     platforms.register(dataclasses.replace(base, name="Cache-test"), replace=True)

@@ -1,4 +1,8 @@
 import dataclasses
+import os
+import shutil
+import subprocess
+import sys
 
 import ml_dtypes
 import numpy as np
@@ -35,7 +39,7 @@ def test_profiles():
         assert p.hbm_bytes_per_s > 0 and p.clock_hz > 0
 
 
-def test_register_own_profile():
+def test_register_own_profile(platform_registry):
     mine = dataclasses.replace(platforms.get("Ascend910B"), name="Test-4core", vector_cores=4)
     platforms.register(mine, replace=True)
     assert platforms.get("Test-4core").vector_cores == 4
@@ -43,3 +47,19 @@ def test_register_own_profile():
         platforms.register(mine)
     with pytest.raises(ValueError, match="vector_cores must be positive"):
         dataclasses.replace(mine, vector_cores=0)
+
+
+def test_a_test_leaving_a_profile_registered_fails(tmp_path):
+    """The guard in tests/conftest.py: a profile registered outside ``platform_registry`` fails its test."""
+    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    shutil.copy(os.path.join(tests, "conftest.py"), tmp_path)
+    (tmp_path / "test_leak.py").write_text(
+        "import dataclasses\nfrom antiquant import platforms\n\n"
+        "def _mine(name):\n    return dataclasses.replace(platforms.get('Ascend910B'), name=name)\n\n"
+        "def test_leaks():\n    platforms.register(_mine('Leaked'))\n\n"
+        "def test_cleans_up(platform_registry):\n    platform_registry.register(_mine('Kept-in'))\n\n"
+        "def test_nothing_left():\n    assert 'Leaked' not in platforms.names() and 'Kept-in' not in platforms.names()\n")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert "test_leak.py::test_leaks changed the platform registry (Leaked)" in run.stdout, run.stdout
+    assert "3 passed, 1 error" in run.stdout, run.stdout

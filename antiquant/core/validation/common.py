@@ -40,7 +40,8 @@ def _check_view(name: str, t: AclTensor) -> None:
     """An AclTensor built or edited by hand must still describe its array: kernels trust shape and dtype."""
     def broken(what):
         return TypeError(f"{name}: {what}; build tensors with AclTensor.from_numpy(array) and do not edit them")
-    if not isinstance(t.array, np.ndarray) or not isinstance(t.dtype, DataType):
+    if not isinstance(t.array, np.ndarray) or isinstance(t.array, np.ma.MaskedArray) \
+            or not isinstance(t.dtype, DataType):  # (the kernels cannot take a masked array)
         raise broken(f"expected a numpy array and a DataType inside the AclTensor, got "
                      f"{type(t.array).__name__} and {type(t.dtype).__name__}")
     if not isinstance(t.shape, tuple) or not all(isinstance(d, int) and d >= 0 for d in t.shape):
