@@ -4,6 +4,8 @@ every strategy (each element covered exactly once, group-aligned tiles, the UB b
 import dataclasses
 import pickle
 import struct
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -225,6 +227,13 @@ def test_cann_buffers_and_budget_enter_its_formulas():
     # a 65536-byte budget: maxBase(65536 - 2048) = 63488 // 16 = 3968 = mb
     plan = cann((100, 20000), strategy=Strategy("cann", ub_budget=65536))
     assert plan.tiling_data["baseLen"] == 3968 and plan.ub_bytes <= 65536 and plan.ub_budget == 65536
+
+
+def test_planning_imports_neither_numba_nor_ml_dtypes():
+    code = ("import sys, antiquant.tiling, antiquant.sim; "
+            "print(sorted(m for m in ('numba', 'llvmlite', 'ml_dtypes', 'antiquant.kernels') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_empty_tensor():
