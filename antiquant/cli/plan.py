@@ -41,8 +41,8 @@ def as_dict(exp: Experiment, plan: tiling.TilePlan, timeline: sim.Timeline | Non
         "tiling_data": dict(plan.tiling_data), "tiling_bytes": plan.to_bytes().hex(), "buffers": plan.buffers,
         "ub_budget": plan.ub_budget, "ub_bytes": plan.ub_bytes, "ub_map": [r._asdict() for r in plan.ub_map],
         "tiles": plan.num_tiles, "per_core": per_core(plan), "notes": list(plan.notes),
-        "estimated_us": timeline and timeline.total_us, "bound": timeline and timeline.bound,
-        "estimate_skipped": skipped,
+        "estimated_us": None if timeline is None else timeline.total_us,
+        "bound": None if timeline is None else timeline.bound, "estimate_skipped": skipped,
     }
 
 
