@@ -195,10 +195,10 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
             t0, t1 = band * BAND, min(tiles.shape[0], (band + 1) * BAND)
             widest = 0
             for t in range(t0, t1):
-                widest = max(widest, tiles[t, 4] // lanes)
+                widest = max(widest, tiles[t].ncols // lanes)
             for k in range((widest + chunk - 1) // chunk + 1):
                 for t in range(t0, t1):
-                    row0, nrows, col0, ncols = tiles[t, 1], tiles[t, 2], tiles[t, 3], tiles[t, 4]
+                    row0, nrows, col0, ncols = tiles[t].row0, tiles[t].nrows, tiles[t].col0, tiles[t].ncols
                     first, items = col0 // lanes, ncols // lanes
                     for r in range(row0, row0 + nrows):
                         yr = y[r][first:first + items]

@@ -49,7 +49,7 @@ def staged_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, 
             last_col0, last_ncols = -1, -1
             for t in range(core_offsets[c], core_offsets[c + 1]):
                 slot = (t - core_offsets[c]) % buffers
-                row0, nrows, col0, ncols = tiles[t, 1], tiles[t, 2], tiles[t, 3], tiles[t, 4]
+                row0, nrows, col0, ncols = tiles[t].row0, tiles[t].nrows, tiles[t].col0, tiles[t].ncols
                 first, words = col0 // group, (col0 + ncols) // group - col0 // group
                 items, y_first = ncols // lanes, col0 // lanes
                 xs = u[x_off + slot * x_slot:x_off + slot * x_slot + nrows * words * width].view(storage)

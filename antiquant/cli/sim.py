@@ -24,7 +24,7 @@ def run(args) -> int:
     timeline = sim.simulate(plan)
     prof = timeline.profile
     print(f"antiquant sim: {exp.describe()}, strategy {strategy.describe()}")
-    print(f"  {plan.block_dim} cores, {len(plan.tile_table)} tiles, {timeline.buffers} buffers")
+    print(f"  {plan.block_dim} cores, {plan.num_tiles} tiles, {timeline.buffers} buffers")
     floor = timeline.bytes / prof.hbm_bytes_per_s * 1e6
     print(f"  total {timeline.total_us:.1f} µs, {timeline.bound}-bound; x and y are {timeline.bytes} bytes "
           f"in HBM ({floor:.1f} µs at {prof.hbm_bytes_per_s / 1e9:g} GB/s), scale/offset reads "

@@ -55,7 +55,7 @@ def measure(exp: Experiment, strategy: tiling.Strategy, repeat: int, inputs, exp
     except ValueError as err:
         return {**row, "error": str(err)}
     timeline = sim.simulate(plan)
-    row.update(ub_budget=plan.ub_budget, cores=plan.block_dim, tiles=len(plan.tile_table), ub_bytes=plan.ub_bytes,
+    row.update(ub_budget=plan.ub_budget, cores=plan.block_dim, tiles=plan.num_tiles, ub_bytes=plan.ub_bytes,
                npu_us=round(timeline.total_us, 2), bound=timeline.bound)
     if repeat:
         x, scale, offset, dst = inputs

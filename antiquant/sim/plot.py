@@ -23,7 +23,6 @@ def plot_timeline(timeline, path, *, title: str | None = None):
     cores = timeline.plan.block_dim
     fig = new_figure(figsize=(10, min(9.0, 1.6 + 0.16 * cores * 1.5)))
     ax = fig.subplots()
-    table = timeline.plan.tile_table
     lane = 0.9 / len(PIPES)
     for p, pipe in enumerate(PIPES):
         for c in range(cores):
@@ -40,7 +39,8 @@ def plot_timeline(timeline, path, *, title: str | None = None):
     ax.set_ylim(cores - 0.5, -0.5)
     ax.set_xlabel("µs")
     ax.set_ylabel("vector core")
-    ax.set_title(title or f"{timeline.plan.strategy} on {timeline.plan.platform}: {len(table)} tiles, {cores} cores, "
+    plan = timeline.plan
+    ax.set_title(title or f"{plan.strategy} on {plan.platform}: {plan.num_tiles} tiles, {cores} cores, "
                  f"{timeline.buffers} buffers, {timeline.total_us:.1f} µs ({timeline.bound}-bound)", fontsize=10)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=5, fontsize=8, frameon=False)
     fig.tight_layout()

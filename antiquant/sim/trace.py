@@ -19,7 +19,8 @@ def chrome_trace(timeline) -> dict:
         events.append(_meta("process_sort_index", c + 1, {"sort_index": c + 1}))
         events += [_meta("thread_name", c + 1, {"name": pipe}, p) for p, pipe in enumerate(PIPES)]
     offsets = timeline.plan.core_offsets
-    for t, (core, row0, nrows, col0, ncols) in enumerate(table.tolist()):
+    columns = zip(*(table[name].tolist() for name in ("core", "row0", "nrows", "col0", "ncols")))
+    for t, (core, row0, nrows, col0, ncols) in enumerate(columns):
         k = t - int(offsets[core])
         args = {"tile": k, "rows": f"{row0}:{row0 + nrows}", "cols": f"{col0}:{col0 + ncols}"}
         for p, pipe in enumerate(PIPES):

@@ -1,11 +1,12 @@
 """The tiling commands: plan, sim, sweep; and their user errors (one line on stderr, exit 2)."""
 
 import json
+import time
 
 import pytest
 
 from antiquant import tiling
-from antiquant.cli import main
+from antiquant.cli import build_parser, main
 
 
 def run(capsys, *argv):
@@ -25,6 +26,7 @@ def test_plan_json_matches_the_library(capsys):
     assert data["ub_bytes"] == plan.ub_bytes and [r["name"] for r in data["ub_map"]] == ["x", "y", "scale", "tmp"]
     assert [c["tiles"] for c in data["per_core"]] == [6] * 33 + [2]
     assert data["estimated_us"] > 0 and data["bound"] and any("-41" in n for n in data["notes"])
+    assert data["tiles"] == 200 and data["estimate_skipped"] is None
 
 
 def test_plan_text(capsys):
@@ -42,6 +44,19 @@ def test_plan_with_parameters(capsys):
     assert code == 0 and data["buffers"] == 3 and data["ub_budget"] == 32768 and data["ub_bytes"] <= 32768
     # row-batched: 64 rows over 40 cores -> 2 rows per core on ceil(64 / 2) = 32 cores
     assert data["platform"] == "Ascend910B4" and data["block_dim"] == 32 and data["tiling_key"] == 0
+
+
+def test_plan_of_a_huge_shape_is_quick_and_skips_the_estimate(capsys):
+    build_parser()      # imports every command's module: not the plan's time
+    start = time.perf_counter()
+    code, out, err = run(capsys, "plan", "99999999999x99999999999")
+    assert time.perf_counter() - start < 0.5 and code == 0 and not err
+    assert "blockFactor 2083333334" in out and f"tiles: {99999999999 * 8223685}" in out
+    assert "cores 0-46" in out and "largest tile 1 x 12160" in out and "UB map (2 buffers; 194560" in out
+    assert "estimated NPU time skipped: the plan has 822368499991776315 tiles, more than the simulator's limit" in out
+    code, out, _ = run(capsys, "plan", "99999999999x99999999999", "--json")
+    data = json.loads(out)
+    assert data["tiles"] == 822368499991776315 and data["estimated_us"] is None and data["estimate_skipped"]
 
 
 def test_sim_writes_trace_and_plot(capsys, tmp_path):
@@ -93,6 +108,8 @@ def test_sweep_reports_configurations_that_do_not_fit(capsys):
     (["sim", "64x64", "--buffers", "two"], "argument --buffers: invalid int value"),
     (["sweep", "64x64", "--buffers", "1,x"], "--buffers: expected comma-separated integers"),
     (["sweep", "64x64", "--repeat", "-1"], "--repeat: expected 0 or more runs"),
+    (["sim", "99999999999x99999999999"], "the plan has 822368499991776315 tiles, more than the simulator's limit"),
+    (["plan", "99999999999x99999999999", "--per-tensor"], "beyond int64"),
 ])
 def test_user_errors_are_one_line_with_exit_2(capsys, argv, message):
     try:

@@ -68,11 +68,12 @@ def test_random_patterns(name, words):
 def test_kernel_with_software_fp16_matches():
     from antiquant import reference
     from antiquant.kernels import fused_kernel
+    from antiquant.tiling import TILE_DTYPE
     rng = np.random.default_rng(0)
     x = rng.integers(-128, 128, (8, 512), dtype=np.int8)
     scale = (rng.standard_normal(512) * 300).astype(np.float32)
     y = np.empty((8, 512), np.uint16)
-    tiles = np.array([[0, r, 1, 0, 512] for r in range(8)], np.int64)
+    tiles = np.array([(0, r, 1, 0, 512) for r in range(8)], TILE_DTYPE)
     lanes = scale.reshape(1, -1)  # int8 reads scale in one lane
     fused_kernel("int8", False, True, False, hw_f16=False)(x, lanes, lanes, y, tiles)
     expected = reference.anti_quant(x, scale, dst_type=1).view(np.uint16)

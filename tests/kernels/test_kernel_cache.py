@@ -15,11 +15,12 @@ PROBE = textwrap.dedent("""
     import numpy as np
     sys.path.insert(0, sys.argv[1])
     from kernels import fused_kernel  # the copy in argv[1], imported under its folder name
+    from antiquant.tiling import TILE_DTYPE
     kernel = fused_kernel("int8", True, False, False, parallel=False)
     x = np.ones((1, 16), np.int8)
     scale = np.full((1, 1), 1 + 2.0 ** -8, np.float32)   # 1 + 2**-8: a bfloat16 tie, rounds to even (1.0)
     y = np.zeros((1, 16), np.uint16)
-    kernel(x, scale, scale, y, np.array([[0, 0, 1, 0, 16]], np.int64))
+    kernel(x, scale, scale, y, np.array([(0, 0, 1, 0, 16)], TILE_DTYPE))
     print(hex(int(y[0, 0])), sum(kernel.stats.cache_hits.values()))
 """)
 

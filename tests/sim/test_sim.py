@@ -1,6 +1,5 @@
 """The pipeline model: its invariants, schedule rules, overrides, trace and plot."""
 
-import dataclasses
 import json
 import math
 import sys
@@ -52,7 +51,7 @@ def test_invariants(plan):
     if offsets[core + 1] - offsets[core] > 1:
         keep = np.ones(len(plan.tile_table), bool)
         keep[offsets[core + 1] - 1] = False
-        lighter = dataclasses.replace(plan, tile_table=plan.tile_table[keep])
+        lighter = plan.with_tiles(plan.tile_table[keep])
         assert sim.simulate(lighter, buffers=2).total_us <= two.total_us + 1e-9
 
 
@@ -60,9 +59,9 @@ def test_heavier_arithmetic_is_never_faster():
     base = make_plan((512, 4096), offset=False)
     for heavier in (dict(offset=True), dict(scale="bfloat16"), dict(sqrt=True)):
         plan = make_plan((512, 4096), **{"offset": False, **heavier})
-        same_tiles = dataclasses.replace(plan, tile_table=base.tile_table)
+        same_tiles = plan.with_tiles(base.tile_table)
         assert sim.simulate(same_tiles).total_us >= sim.simulate(base).total_us
-    int4 = dataclasses.replace(make_plan((512, 4096), x="int4", offset=False), tile_table=base.tile_table)
+    int4 = make_plan((512, 4096), x="int4", offset=False).with_tiles(base.tile_table)
     assert sim.simulate(int4).total_us <= sim.simulate(base).total_us   # int4 moves half the bytes of x
 
 
@@ -148,6 +147,14 @@ def test_plot_without_matplotlib_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r"pip install 'antiquant\[plot\]'"):
         sim.simulate(make_plan((4, 64))).plot("unused.png")
+
+
+def test_plans_with_too_many_tiles_are_refused():
+    plan = make_plan((99999999999, 99999999999), offset=False)
+    with pytest.raises(ValueError, match=f"the plan has {plan.num_tiles} tiles, more than the simulator's limit "
+                                         f"of {sim.MAX_TILES}"):
+        sim.simulate(plan)
+    assert "tile_table" not in vars(plan)       # refused before listing a tile
 
 
 def test_empty_plan():

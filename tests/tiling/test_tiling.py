@@ -1,7 +1,12 @@
 """Tile plans: CANN's fields against worked examples derived by hand from docs/spec.md section 7, and properties of
 every strategy (each element covered exactly once, group-aligned tiles, the UB budget respected)."""
 
+import dataclasses
+import pickle
 import struct
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -9,6 +14,7 @@ from hypothesis import given, strategies as st
 
 from antiquant import platforms, tiling
 from antiquant.tiling import Strategy
+from inputs import assert_tiles_cover
 
 
 def cann(shape, *, x="int8", scale_size=None, scale="float32", offset=False, dst="float16", sqrt=False,
@@ -38,9 +44,9 @@ def test_per_channel_100x20000_on_48_cores_is_corrected():
     assert plan.tiling_data == fields(34, 0, 100, 20000, 1, 1, 3, 1, 1, 1, 12160, 1, 0, 0)
     assert any("-41" in n and "34" in n for n in plan.notes)
     # 33 cores x 3 rows x 2 column tiles + 1 core x 1 row x 2 = 200 tiles; core 0 runs rows 0..2 in order.
-    assert len(plan.tile_table) == 200
-    assert plan.tile_table[:3].tolist() == [[0, 0, 1, 0, 12160], [0, 0, 1, 12160, 7840], [0, 1, 1, 0, 12160]]
-    assert plan.tile_table[-1].tolist() == [33, 99, 1, 12160, 7840]
+    assert len(plan.tile_table) == plan.num_tiles == 200
+    assert plan.tile_table[:3].tolist() == [(0, 0, 1, 0, 12160), (0, 0, 1, 12160, 7840), (0, 1, 1, 0, 12160)]
+    assert plan.tile_table[-1].tolist() == (33, 99, 1, 12160, 7840)
     # UB: x 2 x 12160, y 2 x 24320, scale 12160 * 4 = 48640, tmp 12160 * 6 = 72960: 194560 = 196608 - 2048.
     assert ub_regions(plan) == {"x": (12160, 2), "y": (24320, 2), "scale": (48640, 1), "tmp": (72960, 1)}
     assert plan.ub_bytes == 194560
@@ -88,7 +94,7 @@ def test_per_tensor_small_uses_one_core():
     plan = cann((1000,), scale_size=1, offset=True)
     assert plan.tiling_key == 4 and plan.block_dim == 1
     assert plan.tiling_data == fields(1, 1, 1, 1000, 1, 1, 1024, 1000, 1, 1, 1024, 1, 1, 0)
-    assert plan.tile_table.tolist() == [[0, 0, 1, 0, 1000]]
+    assert plan.tile_table.tolist() == [(0, 0, 1, 0, 1000)]
 
 
 def test_nddma():
@@ -99,7 +105,7 @@ def test_nddma():
     plan = cann((256, 96), offset=True, dst="bfloat16")
     assert plan.tiling_key == 6 and plan.block_dim == 7
     assert plan.tiling_data == fields(7, 0, 256, 96, 1, 1, 37, 34, 37, 2, 128, 3584, 1, 0)
-    assert plan.tile_table.tolist() == [[c, 37 * c, 37 if c < 6 else 34, 0, 96] for c in range(7)]
+    assert plan.tile_table.tolist() == [(c, 37 * c, 37 if c < 6 else 34, 0, 96) for c in range(7)]
     # UB tiles are baseLenEx long, scale/offset broadcast to that length: x 2 x 3584, y 2 x 7168,
     # scale/offset 3584 * 4 = 14336, tmp 3584 * 6 = 21504.
     assert ub_regions(plan) == {"x": (3584, 2), "y": (7168, 2), "scale": (14336, 1), "offset": (14336, 1),
@@ -107,14 +113,17 @@ def test_nddma():
 
 
 def test_nddma_falls_back_to_per_channel_for_one_row():
-    # [1000] with offset: NDDMA baseN = 4096 // 1000 = 4; numCore = min(ceil(1 / 4), 48) = 1; blockFactor 1;
+    # [1000] with offset: NDDMA baseN = 4096 // 1000 = 4; lcmN = lcm(1000, 64) / 1000 = 8000 / 1000 = 8;
+    # numCore = min(ceil(1 / 4), 48) = 1; blockFactor 1;
     # baseN = min(4, 1) = 1 -> fall back to PER_CHANNEL (key 1 | 4 = 5). There: k = 2, denominator 20,
     # mb = 9728; bb = align_up(1000, 64) = 1024; rowsPerCore = 9728 // 1024 = 9 -> numCore 1, blockFactor 1,
     # tail 1. bb <= mb // 2: left = 194560 - 1024 * 4 * 2 * 2 - 1024 * 22 = 155648;
     # maxN = 155648 // 3 // 1024 // 2 // 2 = 12; baseN = min(12, 1) = 1; baseLen = 1024.
+    # CANN has already written lcmN 8 when it falls back and keeps it (this expectation was 1 before we
+    # mirrored that); the PER_CHANNEL kernel does not read it.
     plan = cann((1000,), offset=True)
-    assert plan.tiling_key == 5
-    assert plan.tiling_data == fields(1, 0, 1, 1000, 1, 1, 1, 1, 1, 1, 1024, 1, 1, 0)
+    assert plan.tiling_key == 5 and plan.mode == tiling.Mode.PER_CHANNEL
+    assert plan.tiling_data == fields(1, 0, 1, 1000, 1, 1, 1, 1, 1, 8, 1024, 1, 1, 0)
 
 
 def test_bf16_scale_batches_rows():
@@ -127,7 +136,7 @@ def test_bf16_scale_batches_rows():
     assert plan.tiling_data == fields(48, 0, 2048, 512, 1, 1, 43, 27, 29, 1, 512, 1, 0, 0)
     # 43 rows = 29 + 14 (2 tiles) on cores 0-46, 27 rows (1 tile) on core 47
     assert np.diff(plan.core_offsets).tolist() == [2] * 47 + [1]
-    assert plan.tile_table[:2, 2].tolist() == [29, 14]
+    assert plan.tile_table["nrows"][:2].tolist() == [29, 14]
     # x 2 x 29 * 512 = 14848, y 2 x 29696, bf16 scale 1024 and its float32 copy 2048, tmp 89088: 181248.
     assert ub_regions(plan) == {"x": (14848, 2), "y": (29696, 2), "scale": (1024, 1), "scale_f32": (2048, 1),
                                 "tmp": (89088, 1)}
@@ -157,13 +166,56 @@ def test_other_strategies_fields():
     eb = cann((100, 20000), strategy="equal-bytes")
     assert (eb.block_dim, eb.tiling_data["blockFactor"], eb.tiling_data["blockTailFactor"]) == (48, 41984, 26752)
     # core 1 starts at element 41984 = row 2, column 1984: its first tile is the rest of row 2.
-    assert eb.tile_table[eb.core_offsets[1]].tolist()[:4] == [1, 2, 1, 1984]
+    assert eb.tile_table[eb.core_offsets[1]].tolist()[:4] == (1, 2, 1, 1984)
     # row-batched on [100, 20000]: blockFactor ceil(100 / 48) = 3 on ceil(100 / 3) = 34 cores (never past dim0).
     rb = cann((100, 20000), strategy="row-batched")
     assert (rb.block_dim, rb.tiling_data["blockFactor"], rb.tiling_data["blockTailFactor"]) == (34, 3, 1)
     # column-split on [64, 4096]: bands of align_up(ceil(4096 / 48) = 86, 64) = 128 columns on 32 cores.
     cs = cann((64, 4096), strategy="column-split")
-    assert cs.block_dim == 32 and set(cs.tile_table[:, 4].tolist()) == {128}
+    assert cs.block_dim == 32 and set(cs.tile_table["ncols"].tolist()) == {128}
+
+
+def test_per_channel_94x20000_zero_tail_is_corrected():
+    # As [100, 20000]: mb 12160 < bb 20032, rowsPerCore 1 -> numCore 48, blockFactor ceil(94 / 48) = 2, and
+    # 94 - 2 * 47 = 0, which CalcPerChannelBlockFactor replaces with blockFactor: CANN writes tail 2, so its
+    # 48 cores x 2 rows run past 94. Fewest cores with blockFactor 2: 47, tail 94 - 2 * 46 = 2.
+    plan = cann((94, 20000))
+    assert plan.tiling_data == fields(47, 0, 94, 20000, 1, 1, 2, 2, 1, 1, 12160, 1, 0, 0)
+    (note,) = plan.notes
+    assert note.startswith("CANN's plan gives blockTailFactor 2 (94 - 2 x 47 = 0, which CANN replaces with "
+                           "blockFactor): 48 cores x 2 run past 94") and note.endswith(", 47")
+
+
+def test_cann_buffers_enter_calc_max_n():
+    # [2048, 512] BF16 scale (as test_bf16_scale_batches_rows) with BUFF_NUM 3 in every formula:
+    # CalcMaxBaseLen denominator (1 + 2) * 3 + 2 + 6 + 4 = 21: 194560 // 21 = 9264, mb = 9216;
+    # rowsPerCore = 9216 // 512 = 18 -> numCore 48, blockFactor 43, tail 27.
+    # CalcMaxN: left = 194560 - 512 * 2 * 3 * 1 - 512 * 22 = 180224; maxN = 180224 // 3 // 512 // 3 // 2 = 19.
+    # (Before BUFF_NUM entered CalcMaxN's scale term and divisor this was 23.)
+    plan = cann((2048, 512), scale="bfloat16", strategy=Strategy("cann", buffers=3))
+    assert plan.tiling_data == fields(48, 0, 2048, 512, 1, 1, 43, 27, 19, 1, 512, 1, 0, 0)
+    assert plan.notes == ("CANN's BUFF_NUM 2 replaced by 3 buffers in its UB formulas",)
+
+
+def test_cann_one_buffer_rows_are_capped_to_fit():
+    # [100000, 64] FLOAT scale, BUFF_NUM 1: denominator 3 * 1 + 4 + 6 = 13: 194560 // 13 = 14966, mb = 14912;
+    # rowsPerCore = 14912 // 64 = 233 -> numCore 48, blockFactor ceil(100000 / 48) = 2084, tail 2052.
+    # CalcMaxN: left = 194560 - 64 * 4 * 1 - 64 * 22 = 192896; maxN = 192896 // 3 // 64 // 1 // 2 = 502.
+    # A 502 x 64 tile needs 32128 * (1 + 2 + 6) + 256 (scale) = 289408 bytes of UB: capped to the most rows
+    # that fit 196608, (196608 - 256) // (64 * 9) = 340 (196096 bytes).
+    plan = cann((100000, 64), strategy=Strategy("cann", buffers=1))
+    assert plan.tiling_data == fields(48, 0, 100000, 64, 1, 1, 2084, 2052, 340, 1, 64, 1, 0, 0)
+    assert plan.notes[0] == "baseN 502 (CalcMaxN with BUFF_NUM 1) capped to 340 rows to fit a UB budget of 196608 bytes"
+    assert plan.ub_bytes == 196096
+
+
+def test_per_tensor_small_budget_min_factor():
+    # [4096, 4096] per tensor, BUFF_NUM 3, a 16384-byte budget: minFactor = (13312 // 15 = 887) // 512 = 1,
+    # // 2 * 2 = 0, for which GetCoreNumWithMinFactor gives 0 cores. We split as GetCoreNum: share
+    # ceil(32768 / 48) = 683 blocks -> 48 cores, blockFactor 349696, tail 341504; baseLen align_down(887, 512).
+    plan = cann((4096, 4096), scale_size=1, strategy=Strategy("cann", buffers=3, ub_budget=16384))
+    assert plan.tiling_data == fields(48, 1, 1, 16777216, 1, 1, 349696, 341504, 1, 1, 512, 1, 0, 0)
+    assert plan.notes[0].startswith("minFactor 0 under a UB budget of 16384 bytes")
 
 
 def test_cann_buffers_and_budget_enter_its_formulas():
@@ -175,6 +227,13 @@ def test_cann_buffers_and_budget_enter_its_formulas():
     # a 65536-byte budget: maxBase(65536 - 2048) = 63488 // 16 = 3968 = mb
     plan = cann((100, 20000), strategy=Strategy("cann", ub_budget=65536))
     assert plan.tiling_data["baseLen"] == 3968 and plan.ub_bytes <= 65536 and plan.ub_budget == 65536
+
+
+def test_planning_imports_neither_numba_nor_ml_dtypes():
+    code = ("import sys, antiquant.tiling, antiquant.sim; "
+            "print(sorted(m for m in ('numba', 'llvmlite', 'ml_dtypes', 'antiquant.kernels') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_empty_tensor():
@@ -210,9 +269,68 @@ def test_plans_are_values():
     a, b = cann((300, 700)), cann((300, 700))
     assert a == b and hash(a) == hash(b)
     assert a != cann((300, 700), strategy="row-batched")
-    with pytest.raises(ValueError):
-        a.tile_table[0, 0] = 5
-    assert list(a.tiles())[0] == tuple(a.tile_table[0].tolist())
+    assert list(a.tiles())[0] == a.tile_table[0].tolist()
+    assert a.tile_table.dtype == tiling.TILE_DTYPE and pickle.loads(pickle.dumps(a)) == a
+
+
+def test_plans_are_immutable_and_the_cache_stays_clean():
+    plan = cann((300, 700))
+    with pytest.raises(TypeError):
+        plan.tiling_data["numCore"] = 5
+    for array in (plan.tile_table, plan.grids, plan.core_offsets):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = array[1]
+        with pytest.raises(ValueError):
+            array.flags.writeable = True
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.block_dim = 5
+    again = cann((300, 700))    # rowsPerCore 12160 // 704 = 17: numCore ceil(300 / 17) = 18
+    assert again is plan and again.tiling_data["numCore"] == again.block_dim == 18
+    # a plan keeps its own copy of what it was given
+    data = dict(plan.tiling_data)
+    copy = dataclasses.replace(plan, tiling_data=data)
+    data["numCore"] = 5
+    assert copy.tiling_data["numCore"] == 18 and copy == plan
+
+
+def test_huge_plans_are_arithmetic():
+    # [99999999999, 99999999999] per channel: blockFactor ceil(dim0 / 48) = 2083333334, tail 2083333301;
+    # baseLen 12160 cuts a row into ceil(99999999999 / 12160) = 8223685 tiles: 99999999999 * 8223685 tiles.
+    start = time.perf_counter()
+    plan = cann((99999999999, 99999999999))
+    shares = plan.per_core()
+    assert time.perf_counter() - start < 0.5
+    assert plan.num_tiles == 99999999999 * 8223685 == sum(share.tiles for share in shares)
+    assert shares[0] == (2083333334 * 8223685, 2083333334 * 99999999999, (1, 12160))
+    assert "tile_table" not in vars(plan) and plan.ub_bytes == 194560
+    with pytest.raises(ValueError, match="beyond int64"):       # per tensor, dim1 = numel is past int64
+        cann((99999999999, 99999999999), scale_size=1)
+
+
+def test_with_tiles_and_the_coverage_check():
+    plan = cann((10, 4097), strategy="equal-bytes")
+    assert_tiles_cover(plan)
+    table = plan.tile_table.copy()
+    assert plan.with_tiles(table).tile_table.tolist() == table.tolist()
+    shifted = table.copy()
+    shifted["col0"][3] += 1                         # same area: an overlap and a gap
+    moved = table.copy()
+    moved["row0"][0] = moved["row0"][-1]            # same area, another row
+    for bad in (shifted, moved, table[1:]):
+        with pytest.raises(AssertionError):
+            assert_tiles_cover(plan.with_tiles(bad))
+    empty = table.copy()
+    empty["nrows"][0] = 0
+    with pytest.raises(ValueError, match="at least one row"):
+        plan.with_tiles(empty)
+
+
+def test_coverage_check_handles_many_distinct_edges():
+    # hypothesis found this equal-bytes plan: 1.6 million tiles whose edges once made too large a grid to check
+    plan = tiling.plan((1, 7, 7, 65537, 4097), x_dtype="int8", scale_size=4097, scale_dtype="float32",
+                       has_offset=False, dst_type="float16", sqrt_mode=False, strategy="equal-bytes")
+    assert plan.num_tiles > 1_000_000
+    assert_tiles_cover(plan)
 
 
 # -- properties over random problems, for every strategy ---------------------------------------------------
@@ -224,7 +342,7 @@ def coverage(plan) -> np.ndarray:
     """How many tiles cover each element of the [dim0, dim1] view (2-D difference array)."""
     dim0, dim1 = plan.dims
     t = plan.tile_table
-    r0, r1, c0, c1 = t[:, 1], t[:, 1] + t[:, 2], t[:, 3], t[:, 3] + t[:, 4]
+    r0, r1, c0, c1 = t["row0"], t["row0"] + t["nrows"], t["col0"], t["col0"] + t["ncols"]
     diff = np.zeros((dim0 + 1, dim1 + 1), np.int32)
     for rows, cols, sign in ((r0, c0, 1), (r0, c1, -1), (r1, c0, -1), (r1, c1, 1)):
         np.add.at(diff, (rows, cols), sign)
@@ -262,17 +380,23 @@ def test_every_plan_covers_each_element_once_and_fits_ub(case):
     table, (dim0, dim1) = plan.tile_table, plan.dims
     assert dim0 * dim1 == plan.problem.numel
     assert (coverage(plan) == 1).all()
+    # what the grids say without the table is what the table says
+    assert plan.num_tiles == len(table)
+    for c, share in enumerate(plan.per_core()):
+        t = table[plan.core_offsets[c]:plan.core_offsets[c + 1]]
+        big = t[np.argmax(t["nrows"] * t["ncols"])]
+        assert share == (len(t), int((t["nrows"] * t["ncols"]).sum()), (big["nrows"], big["ncols"]))
     assert plan.ub_bytes <= plan.ub_budget <= platforms.get(platform).ub_bytes
     # every launched core has work, tiles are grouped by core, and none is empty
     assert 1 <= plan.block_dim <= platforms.get(platform).vector_cores
     assert (np.diff(plan.core_offsets) > 0).all() and plan.core_offsets[-1] == len(table)
-    assert (table[:, 2] >= 1).all() and (table[:, 4] >= 1).all()
+    assert (table["nrows"] >= 1).all() and (table["ncols"] >= 1).all()
     # the kernel contract: columns start and end on the storage group, except at dim1
     group = GROUP[kwargs["x_dtype"]]
-    ends = table[:, 3] + table[:, 4]
-    assert (table[:, 3] % group == 0).all() and ((ends % group == 0) | (ends == dim1)).all()
+    ends = table["col0"] + table["ncols"]
+    assert (table["col0"] % group == 0).all() and ((ends % group == 0) | (ends == dim1)).all()
     # the UB slots hold the largest tile (x at 1 byte, y at 2 bytes per element)
-    largest = int((table[:, 2] * table[:, 4]).max())
+    largest = int((table["nrows"] * table["ncols"]).max())
     assert plan.region("x").nbytes >= largest and plan.region("y").nbytes >= 2 * largest
     assert plan.region("x").slots == plan.buffers == strategy.buffers
     assert all(r.offset % tiling.UB_ALIGN == 0 and r.nbytes % tiling.UB_ALIGN == 0 for r in plan.ub_map)

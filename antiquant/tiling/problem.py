@@ -1,0 +1,66 @@
+"""What a plan is about: the facts of one call (``Problem``) and the layout modes a tiling key names (``Mode``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from ..core.dtypes import DataType
+
+__all__ = ["Problem", "Mode"]
+
+
+class Mode:
+    """CANN's layout templates (TPL_PER_TENSOR, TPL_PER_CHANNEL, TPL_PER_CHANNEL_NDDMA): the tiling key's low bits."""
+
+    PER_TENSOR = 0
+    PER_CHANNEL = 1
+    PER_CHANNEL_NDDMA = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """The facts of one call that tiling depends on (which mode they lead to is the architecture's choice)."""
+
+    shape: tuple[int, ...]      # y's shape
+    x_dtype: DataType
+    scale_size: int
+    scale_dtype: DataType
+    has_offset: bool
+    dst_type: DataType
+    sqrt_mode: bool
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def last(self) -> int:
+        return self.shape[-1] if self.shape else 1
+
+    @property
+    def per_tensor(self) -> bool:
+        return self.scale_size == 1
+
+    @property
+    def rows_view(self) -> tuple[int, int]:
+        """y as rows of its last axis, ``[numel / last, last]`` (``[0, 0]`` if the last axis is empty)."""
+        return (self.numel // self.last, self.last) if self.last else (0, 0)
+
+    @property
+    def flat_view(self) -> tuple[int, int]:
+        """y flattened into one row, ``[1, numel]``."""
+        return 1, self.numel
+
+    @property
+    def scale_bytes(self) -> int:
+        return 2 if self.scale_dtype == DataType.BF16 else 4
+
+    @property
+    def y_bytes(self) -> int:
+        return 2
+
+    @property
+    def x_bytes(self) -> float:
+        """Bytes of x per element in device memory: int4 (also INT32-packed) is half a byte."""
+        return 1.0 if self.x_dtype == DataType.INT8 else 0.5
