@@ -27,10 +27,14 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of ``only`` that one: importing a command's module may bring Numba
+    and ml_dtypes (a second), which ``antiquant plan`` should not wait for."""
     parser = _Parser(prog="antiquant", description="Ascend CANN aclnnAscendAntiQuant on the CPU.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     for name, module_name in COMMANDS.items():
+        if only is not None and name != only:
+            continue
         module = importlib.import_module(module_name)
         doc = (module.__doc__ or "").strip().splitlines()[0]
         p = sub.add_parser(name, help=doc, description=doc)
@@ -39,8 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command(argv: list[str]) -> str | None:
+    """The command ``argv`` names (the first argument, as the parser has no options of its own before it)."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_command(argv)).parse_args(argv)
     try:
         return int(args._run(args) or 0)
     except BrokenPipeError:  # the reader went away (`antiquant plan | head`): not an error of ours
