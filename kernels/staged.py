@@ -1,9 +1,9 @@
 """The UB-staged kernel: every tile passes through a per-core scratch laid out as the plan's UB map.
 
 Each core (a ``prange`` iteration) walks its tiles in order: copy-in (MTE2) of x's tile into x slot
-``i % buffers`` and, per channel, of the tile's scale/offset columns; compute with ``dequant_span`` from that
-slot into y slot ``i % buffers``; copy-out (MTE3) to y. The arithmetic is ``dequant_span``'s, so the result
-is bit-identical to the fused kernel; what this adds is the data movement an Ascend vector core does.
+``i % buffers`` and, per channel, of the tile's scale/offset columns; compute with ``dequant_span``'s span
+from that slot into y slot ``i % buffers``; copy-out (MTE3) to y. The arithmetic is the fused kernel's span,
+so the result is bit-identical to it; what this adds is the data movement an Ascend vector core does.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from .bits import target_has_f16c
-from .dequant import KERNEL_OPTIONS, SOURCE_DIGEST, SOURCES, dequant_span
+from .dequant import SOURCES, dequant_span
+from .jit import generated_kernel
 
 __all__ = ["staged_kernel", "LAYOUT_FIELDS"]
 
@@ -29,18 +30,17 @@ def staged_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, 
 
     Call it as ``kernel(x2d, scale, offset, y2d, tiles, core_offsets, ub, layout)``: arguments as for
     ``fused_kernel`` (y2d in ``Source.unit``), plus ``core_offsets`` (core ``c`` runs
-    ``tiles[core_offsets[c]:core_offsets[c+1]]``), ``ub`` uint8 ``[cores, ub_bytes]`` scratch and ``layout`` int64 per ``LAYOUT_FIELDS``.
+    ``tiles[core_offsets[c]:core_offsets[c+1]]``), ``ub`` uint8 ``[cores, ub_bytes]`` scratch and ``layout``
+    int64 per ``LAYOUT_FIELDS``.
     """
     src = SOURCES[source]
-    group, lanes, nibbles, storage, width = src.group, src.lanes, src.nibbles, src.storage.type, src.storage.itemsize
+    group, lanes, storage, width = src.group, src.lanes, src.storage.type, src.storage.itemsize
     unit = src.unit.type
     hw = target_has_f16c() if hw_f16 is None else hw_f16
+    span = dequant_span(source, bf16=bf16, per_channel=per_channel, has_offset=has_offset, hw_f16=hw)
     stage_offset = per_channel and has_offset
-    digest = SOURCE_DIGEST
 
-    @njit(**KERNEL_OPTIONS)
     def staged(x, scale, offset, y, tiles, core_offsets, ub, layout):
-        _ = digest  # see SOURCE_DIGEST
         x_off, x_slot, y_off, y_slot = layout[0], layout[1], layout[2], layout[3]
         s_off, o_off, buffers = layout[4], layout[5], layout[6]
         for c in prange(core_offsets.size - 1):
@@ -65,9 +65,8 @@ def staged_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, 
                             o[lane][:] = offset[lane][y_first:y_first + items]
                     last_col0, last_ncols = col0, ncols
                 for r in range(nrows):                                      # vector: UB x slot -> UB y slot
-                    dequant_span(xs[r * words:(r + 1) * words], ys[r * items:(r + 1) * items], s, o, 0, ncols,
-                                 group, lanes, nibbles, per_channel, has_offset, bf16, hw)
+                    span(xs[r * words:(r + 1) * words], ys[r * items:(r + 1) * items], s, o, 0, items)
                 for r in range(nrows):                                      # MTE3: UB y slot -> y
                     y[row0 + r, y_first:y_first + items] = ys[r * items:(r + 1) * items]
 
-    return staged
+    return generated_kernel(staged, (source, bf16, per_channel, has_offset, hw))
