@@ -15,11 +15,11 @@ PROBE = textwrap.dedent("""
     import sys
     import numpy as np
     sys.path.insert(0, sys.argv[1])
-    from kernels import fused_kernel, staged_kernel  # the copy in argv[1], imported under its folder name
+    from kernels import UbLayout, fused_kernel, staged_kernel  # the copy in argv[1], under its folder name
     x = np.ones((1, 16), np.int8)
     scale = np.full((1, 1), 1 + 2.0 ** -8, np.float32)   # 1 + 2**-8: a bfloat16 tie, rounds to even (1.0)
     tiles = np.array([[0, 0, 1, 0, 16]], np.int64)
-    staged_args = (np.array([0, 1], np.int64), np.zeros((1, 128), np.uint8), np.array([0, 32, 32, 64, -1, -1, 1]))
+    staged_args = (np.array([0, 1], np.int64), np.zeros((1, 128), np.uint8), UbLayout(0, 32, 32, 64, -1, -1, 1))
     hits = 0
     for kernel, extra in ((fused_kernel("int8", True, False, False, parallel=False), ()),
                           (fused_kernel("int8", False, False, False, parallel=False), ()),   # float16: exact
