@@ -1,33 +1,24 @@
 """The dequantization kernel: one body, specialisations generated per source, destination and scale mode.
 
-``dequant_span`` is the whole arithmetic (docs/spec.md section 1) for a run of consecutive elements of one row.
-``fused_kernel`` walks a tile table in parallel and applies it in place; every flag is a closure
-constant, so each specialisation compiles to straight-line vector code, and Numba caches it on disk.
+``dequant_span`` generates the whole arithmetic (docs/spec.md section 1) for one case, applied to a run of
+consecutive elements of one row. ``fused_kernel`` walks a tile table in parallel and applies it in place;
+every flag is a closure constant, so each specialisation compiles to straight-line vector code, and Numba
+caches it on disk.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import sys
-from pathlib import Path
 
 import numpy as np
 from numba import njit, prange
 
 from .bits import bf16_bits, f16_bits_hw, f16_bits_sw, signed_nibble, target_has_f16c
+from .jit import generated_kernel
 from .vector import LINE, prefer_512bit_vectors, store_fence, stream_lines
 
-__all__ = ["SOURCES", "Source", "dequant_span", "fused_kernel", "KERNEL_OPTIONS", "SOURCE_DIGEST"]
-
-KERNEL_OPTIONS = dict(parallel=True, nogil=True, fastmath=False, cache=True, error_model="numpy",
-                      boundscheck=False)
-
-# Numba keys a kernel's disk cache on its own bytecode and closure values, and checks only the file it is
-# defined in; the arithmetic it inlines lives in the other files here. Every kernel names this digest of
-# the whole package in its closure, so editing or upgrading any of them cannot load stale machine code.
-SOURCE_DIGEST = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(Path(__file__).parent.glob("*.py")))
-                               ).hexdigest()
+__all__ = ["SOURCES", "Source", "dequant_span", "fused_kernel"]
 
 
 class Source:
@@ -58,53 +49,53 @@ SOURCES = {
 
 
 @njit(inline="always")
-def decode(word, i, nibbles):
-    """Value ``i`` of a storage element: the int8 itself, or its i-th nibble sign-extended."""
-    if nibbles:
-        return signed_nibble(word, i)
+def whole(word, i):
+    """Value ``i`` of an int8 storage element: the int8 itself."""
     return np.int32(word)
 
 
-@njit(inline="always")
-def round_to(v, bf16, hw_f16):
-    if bf16:
-        return bf16_bits(v)
-    if hw_f16:
-        return f16_bits_hw(v)
-    return f16_bits_sw(v)
+@functools.lru_cache(maxsize=None)
+def dequant_span(source: str, *, bf16: bool, per_channel: bool, has_offset: bool, hw_f16: bool):
+    """The arithmetic of one case, as ``span(xs, ys, scale, offset, first, items)``.
 
-
-@njit(inline="always")
-def dequant_span(xs, ys, scale, offset, first, n, group, lanes, nibbles, per_channel, has_offset, bf16, hw_f16):
-    """``y_c = round((x_c + offset) * scale)`` for the ``n`` elements stored in ``xs``.
-
-    ``ys`` holds ``lanes`` results per item (``Source.unit``). ``scale``/``offset`` are float32 with sqrt
+    ``span`` computes ``y_c = round((x_c + offset) * scale)`` into ``ys[:items]`` (``lanes`` results per
+    item, ``Source.unit``) from the storage elements ``xs``. ``scale``/``offset`` are float32 with sqrt
     mode already applied: per-channel ``[lanes, columns / lanes]``, lane-major (``[l, m]`` is column
     ``m * lanes + l``, so each lane reads consecutive values), with the span's items starting at column
     item ``first``; per-tensor ``[1, 1]``. One rounding per step, no fused multiply-add (fastmath is off).
+    The flags are closure constants: Numba drops the branches a case does not take before compiling it.
     """
-    units = group // lanes
-    # Per channel, each lane's values as a view starting at the span (loops indexed from 0 vectorise; base + i
-    # does not); per tensor these views go unread.
-    span = slice(first, first + n // lanes)
-    scale_lo, scale_hi = scale[0][span], scale[scale.shape[0] - 1][span]
-    offset_lo, offset_hi = offset[0][span], offset[offset.shape[0] - 1][span]
-    # Per-tensor values are read once, before any store to ys: loads inside the loop would each need a run-time
-    # check that ys does not overlap them (measured: a quarter of a streaming int4->bf16 kernel's time).
-    scale_1, offset_1 = scale[0, 0], offset[0, 0]
-    for j in range(n // group):
-        word = xs[j]
-        for u in range(units):
-            item = j * units + u
-            k = item if per_channel else 0
-            packed = np.uint32(0)
-            for lane in range(lanes):
-                v = np.float32(decode(word, u * lanes + lane, nibbles))
-                if has_offset:
-                    v = v + ((offset_lo[k] if lane == 0 else offset_hi[k]) if per_channel else offset_1)
-                v = v * ((scale_lo[k] if lane == 0 else scale_hi[k]) if per_channel else scale_1)
-                packed |= np.uint32(round_to(v, bf16, hw_f16)) << np.uint32(16 * lane)
-            ys[item] = packed
+    src = SOURCES[source]
+    lanes, units = src.lanes, src.group // src.lanes
+    decode = signed_nibble if src.nibbles else whole
+    to_bits = bf16_bits if bf16 else f16_bits_hw if hw_f16 else f16_bits_sw
+
+    @njit(inline="always")
+    def span(xs, ys, scale, offset, first, items):
+        # Per channel, each lane's values as a view starting at the span (loops indexed from 0 vectorise;
+        # base + i does not); per tensor these views go unread.
+        cols = slice(first, first + items)
+        scale_lo, scale_hi = scale[0][cols], scale[scale.shape[0] - 1][cols]
+        offset_lo, offset_hi = offset[0][cols], offset[offset.shape[0] - 1][cols]
+        # Per-tensor values are read once, before any store to ys: loads inside the loop would each need a
+        # run-time check that ys does not overlap them (measured: a quarter of a streaming int4->bf16
+        # kernel's time).
+        scale_1, offset_1 = scale[0, 0], offset[0, 0]
+        for j in range(items // units):
+            word = xs[j]
+            for u in range(units):
+                item = j * units + u
+                k = item if per_channel else 0
+                packed = np.uint32(0)
+                for lane in range(lanes):
+                    v = np.float32(decode(word, u * lanes + lane))
+                    if has_offset:
+                        v = v + ((offset_lo[k] if lane == 0 else offset_hi[k]) if per_channel else offset_1)
+                    v = v * ((scale_lo[k] if lane == 0 else scale_hi[k]) if per_channel else scale_1)
+                    packed |= np.uint32(to_bits(v)) << np.uint32(16 * lane)
+                ys[item] = packed
+
+    return span
 
 
 # The fused kernel walks BAND consecutive tiles together, CHUNK_BYTES of each row's output at a time: the
@@ -142,18 +133,21 @@ def private_buffer(nbytes):
     return raw[start:start + nbytes]
 
 
-@njit(inline="always")
-def write_streamed(xs, ys, staging, burst, scale, offset, first, units, group, lanes, nibbles, per_channel,
-                   has_offset, bf16, hw_f16):
-    """``dequant_span`` over the chunk ``ys``: if it starts a line, its whole bursts are computed into
-    ``staging`` and written with streaming stores; the rest by plain stores."""
-    done = ys.size // burst * burst if ys.ctypes.data % LINE == 0 else 0
-    for i in range(0, done, burst):
-        dequant_span(xs[i // units:(i + burst) // units], staging, scale, offset, first + i, burst * lanes,
-                     group, lanes, nibbles, per_channel, has_offset, bf16, hw_f16)
-        stream_lines(ys, i, staging, burst)
-    dequant_span(xs[done // units:], ys[done:], scale, offset, first + done, (ys.size - done) * lanes, group,
-                 lanes, nibbles, per_channel, has_offset, bf16, hw_f16)
+@functools.lru_cache(maxsize=None)
+def streamed(span, units: int, burst: int):
+    """``span`` as ``write(xs, ys, staging, scale, offset, first)``: if the chunk ``ys`` starts a line, its
+    whole bursts of ``burst`` items are computed into ``staging`` and written with streaming stores; the
+    rest by plain stores. ``units``: items per storage element of xs."""
+
+    @njit(inline="always")
+    def write(xs, ys, staging, scale, offset, first):
+        done = ys.size // burst * burst if ys.ctypes.data % LINE == 0 else 0
+        for i in range(0, done, burst):
+            span(xs[i // units:(i + burst) // units], staging, scale, offset, first + i, burst)
+            stream_lines(ys, i, staging, burst)
+        span(xs[done // units:], ys[done:], scale, offset, first + done, ys.size - done)
+
+    return write
 
 
 @functools.lru_cache(maxsize=None)
@@ -162,28 +156,24 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
     """The specialisation for one combination; compiled (or loaded from cache) on its first call.
 
     Call it as ``kernel(x2d, scale, offset, y2d, tiles)``: x2d the storage of the ``[dim0, dim1]`` view,
-    y2d its ``[dim0, dim1]`` output bits viewed as ``Source.unit``, scale/offset 2-D as ``dequant_span``
-    reads them, all C-contiguous; tiles int64 rows ``(core, row0, nrows, col0, ncols)``
+    y2d its ``[dim0, dim1]`` output bits viewed as ``Source.unit``, scale/offset 2-D as ``dequant_span``'s
+    span reads them, all C-contiguous; tiles int64 rows ``(core, row0, nrows, col0, ncols)``
     with col0 and ncols multiples of the source's group. ``parallel=False`` runs on the calling thread
     (for work too small to pay for waking the thread team). ``streaming`` writes y with streaming stores
-    (``write_streamed``) where a chunk starts a line: for outputs too large to stay in cache, whose plain
+    (``streamed``) where a chunk starts a line: for outputs too large to stay in cache, whose plain
     stores would read every line of y from memory before writing it.
     """
     src = SOURCES[source]
-    group, lanes, nibbles = src.group, src.lanes, src.nibbles
-    units = group // lanes                      # items per storage word: chunks hold whole words
+    lanes = src.lanes
+    units = src.group // lanes                  # items per storage word: chunks hold whole words
     unit_bytes = src.unit.itemsize
     chunk = CHUNK_BYTES // unit_bytes
-    burst = BURST_BYTES // unit_bytes
     unit = src.unit.type
     hw = target_has_f16c() if hw_f16 is None else hw_f16
-    digest = SOURCE_DIGEST
+    span = dequant_span(source, bf16=bf16, per_channel=per_channel, has_offset=has_offset, hw_f16=hw)
+    write = streamed(span, units, BURST_BYTES // unit_bytes)
 
-    @njit(**dict(KERNEL_OPTIONS, parallel=parallel))
     def fused(x, scale, offset, y, tiles):
-        # Numba's disk cache keys on the code and closure values, not on compile options: naming
-        # ``parallel`` here makes it a closure value and keeps the serial and parallel builds apart.
-        _ = parallel, digest
         for band in prange((tiles.shape[0] + BAND - 1) // BAND):
             prefer_512bit_vectors()
             # ``if streaming`` tests a closure constant: Numba prunes the branch not taken before compiling,
@@ -207,12 +197,11 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
                         if a < b:
                             xs = x[r][(first + a) // units:(first + b) // units]
                             if streaming:
-                                write_streamed(xs, yr[a:b], staging, burst, scale, offset, first + a, units,
-                                               group, lanes, nibbles, per_channel, has_offset, bf16, hw)
+                                write(xs, yr[a:b], staging, scale, offset, first + a)
                             else:
-                                dequant_span(xs, yr[a:b], scale, offset, first + a, (b - a) * lanes, group,
-                                             lanes, nibbles, per_channel, has_offset, bf16, hw)
+                                span(xs, yr[a:b], scale, offset, first + a, b - a)
             if streaming:
                 store_fence()  # the streamed lines reach memory before the caller reads y
 
-    return fused
+    return generated_kernel(fused, (source, bf16, per_channel, has_offset, parallel, hw, streaming),
+                            parallel=parallel)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from .dequant import KERNEL_OPTIONS
+from .jit import KERNEL_OPTIONS
 
 __all__ = ["split_lanes"]
 

@@ -85,15 +85,16 @@ def _prepared(array: np.ndarray, region: Region | None, workspace, square: bool,
     return values
 
 
-def _ub_layout(plan: tiling.TilePlan) -> np.ndarray:
-    """The staged kernel's ``layout`` (``kernels.LAYOUT_FIELDS``) from the plan's UB map."""
+def _ub_layout(plan: tiling.TilePlan) -> kernels.UbLayout:
+    """The staged kernel's ``layout`` from the plan's UB map."""
     def start(*names):
         region = next(filter(None, map(plan.region, names)), None)
         return -1 if region is None else region.offset
 
     x, y = plan.region("x"), plan.region("y")
-    return np.array([x.offset, x.nbytes, y.offset, y.nbytes, start("scale_f32", "scale"),
-                     start("offset_f32", "offset"), plan.buffers], np.int64)
+    return kernels.UbLayout(x_offset=x.offset, x_slot=x.nbytes, y_offset=y.offset, y_slot=y.nbytes,
+                            scale_offset=start("scale_f32", "scale"), offset_offset=start("offset_f32", "offset"),
+                            buffers=plan.buffers)
 
 
 MODES = ("fused", "ub")
