@@ -87,9 +87,15 @@ else:
 
 small = lambda a: a if a is None or a.ndim < 2 else a[:2]
 warm_x = AclTensor.from_numpy(x.array[:2], dtype=DataType.INT4) if isinstance(x, AclTensor) else small(x)
-launch.PARALLEL_MIN_ELEMENTS = 0    # warm up the parallel kernel the big call runs: compiling is not the call's
-ascend_anti_quant(warm_x, *args[1:], out=None if out is None else np.empty(small(out).shape, out.dtype), **kw)
+# Warm up the parallel kernel the big call runs, with and without streaming stores (which one the big call
+# takes depends on its output): compiling is not the call's.
+streaming_min = launch.STREAMING_MIN_BYTES
+launch.PARALLEL_MIN_ELEMENTS = 0
+for launch.STREAMING_MIN_BYTES in (0, streaming_min):
+    launch._LAUNCHES.clear()
+    ascend_anti_quant(warm_x, *args[1:], out=None if out is None else np.empty(small(out).shape, out.dtype), **kw)
 launch.PARALLEL_MIN_ELEMENTS = parallel_min
+launch._LAUNCHES.clear()
 
 try:
     with open("/proc/self/clear_refs", "w") as f:

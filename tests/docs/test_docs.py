@@ -226,7 +226,8 @@ def page_runs(tmp_path_factory):
 
 
 @pytest.mark.parametrize("block", [pytest.param(b, id=b.id) for b in EXAMPLES])
-def test_example(block, page_runs):
+def test_example(block, page_runs, platform_registry):
+    """One block; profiles an example registers are gone after it (no later block relies on them)."""
     page_runs(block.page).run(block)
 
 
