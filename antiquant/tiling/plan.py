@@ -67,6 +67,7 @@ class TilePlan:
     grids: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, tiles.GRID_DTYPE), repr=False)
     problem: Problem | None = dataclasses.field(default=None, repr=False)
     profile: platforms.Platform | None = dataclasses.field(default=None, repr=False)
+    view: tuple[int, int] | None = None     # the tiles' [rows, columns] view where it is not [dim0, dim1]
 
     def __post_init__(self):
         object.__setattr__(self, "tiling_data", types.MappingProxyType(dict(self.tiling_data)))
@@ -85,7 +86,7 @@ class TilePlan:
     def _key(self):
         return (self.strategy, self.platform, self.tiling_key, self.mode, self.block_dim, self.workspace_size,
                 tuple(self.tiling_data.items()), self.notes, self.buffers, self.ub_map, self.ub_budget,
-                self.grids.tobytes())
+                self.grids.tobytes(), self.view)
 
     def __eq__(self, other):
         return isinstance(other, TilePlan) and self._key() == other._key()
@@ -103,7 +104,9 @@ class TilePlan:
 
     @property
     def dims(self) -> tuple[int, int]:
-        return self.tiling_data["dim0"], self.tiling_data["dim1"]
+        """The ``[rows, columns]`` view the tiles cut: ``view`` if set (arch35 per-head: ``[dim0 * dim1, dim2]``),
+        else ``[dim0, dim1]``."""
+        return self.view if self.view is not None else (self.tiling_data["dim0"], self.tiling_data["dim1"])
 
     @property
     def ub_bytes(self) -> int:

@@ -7,7 +7,7 @@ import math
 
 from ..core.dtypes import DataType
 
-__all__ = ["Problem", "Mode"]
+__all__ = ["Problem", "Mode", "RegbaseMode"]
 
 
 class Mode:
@@ -16,6 +16,18 @@ class Mode:
     PER_TENSOR = 0
     PER_CHANNEL = 1
     PER_CHANNEL_NDDMA = 2
+
+
+class RegbaseMode:
+    """Ascend 950's (arch35) templates, TPL_PER_* of op_kernel/arch35/ascend_anti_quant_v2_struct.h: the tiling
+    key's low 3 bits. Not ``Mode``'s numbers (2 is PER_HEAD here, PER_CHANNEL_NDDMA on arch22): a plan's ``mode``
+    is read with its architecture's class."""
+
+    PER_TENSOR = 0
+    PER_CHANNEL = 1
+    PER_HEAD = 2
+    PER_CHANNEL_NDDMA = 3
+    PER_HEAD_NDDMA = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +41,7 @@ class Problem:
     has_offset: bool
     dst_type: DataType
     sqrt_mode: bool
+    scale_shape: tuple[int, ...] | None = None     # arch35 reads the scale's shape (per-head); None: (scale_size,)
 
     @property
     def numel(self) -> int:
@@ -51,6 +64,11 @@ class Problem:
     def flat_view(self) -> tuple[int, int]:
         """y flattened into one row, ``[1, numel]``."""
         return 1, self.numel
+
+    @property
+    def scale_dims(self) -> tuple[int, ...]:
+        """The scale's shape: ``scale_shape``, or a vector of ``scale_size`` where only its size was given."""
+        return self.scale_shape if self.scale_shape is not None else (self.scale_size,)
 
     @property
     def scale_bytes(self) -> int:

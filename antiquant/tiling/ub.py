@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..core.dtypes import DataType
 from .problem import Mode, Problem
 
-__all__ = ["UB_ALIGN", "TEMP_BYTES", "regions", "peak"]
+__all__ = ["UB_ALIGN", "TEMP_BYTES", "regions", "layout", "peak"]
 
 UB_ALIGN = 32           # UB buffers start on 32-byte boundaries (docs/spec.md section 6)
 X_BYTES = 1             # x in UB: int8, and int4 unpacked to one byte per element as CANN counts it
@@ -39,8 +39,15 @@ def regions(p: Problem, mode: int, elems: int, cols: int, buffers: int,
         if p.scale_dtype == DataType.BF16:
             sizes += [(f"{v}_f32", _aligned(cols * FLOAT32_BYTES), 1) for v in vectors]
     sizes.append(("tmp", _aligned(elems * TEMP_BYTES), 1))
+    return layout(sizes)
+
+
+def layout(sizes) -> tuple[tuple[str, int, int, int], ...]:
+    """``(name, offset, nbytes, slots)`` for ``(name, nbytes, slots)`` buffers placed one after another, each
+    ``nbytes`` rounded up to ``UB_ALIGN``."""
     out, cursor = [], 0
     for name, nbytes, slots in sizes:
+        nbytes = _aligned(nbytes)
         out.append((name, cursor, nbytes, slots))
         cursor += nbytes * slots
     return tuple(out)
