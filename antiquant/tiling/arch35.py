@@ -366,10 +366,10 @@ def _column_outer(core: int, r0: int, r1: int, c0: int, c1: int, base_n: int, ba
     return [tiles.grid(core, r0, r1, c, min(c + base_len, c1), base_n, base_len) for c in range(c0, c1, base_len)]
 
 
-def _block_lengths(f) -> list[int]:
+def _block_lengths(f, per_head: bool) -> list[int]:
     """Each core's share of the split axis: blockFactor, the last core (of each blockUnion group on per-head
     blockAxis 1 and 2) blockTailFactor."""
-    group = f["blockUnion"] if f["blockAxis"] in (1, 2) else f["numCore"]
+    group = f["blockUnion"] if per_head and f["blockAxis"] in (1, 2) else f["numCore"]
     return [f["blockTailFactor"] if c % group == group - 1 else f["blockFactor"] for c in range(f["numCore"])]
 
 
@@ -380,7 +380,7 @@ def _per_head_grids(f) -> list[tuple]:
     dim1, dim2, bf, union = f["dim1"], f["dim2"], f["blockFactor"], f["blockUnion"]
     base_n, base_len = f["baseN"], f["baseLen"]
     out = []
-    for core, length in enumerate(_block_lengths(f)):
+    for core, length in enumerate(_block_lengths(f, True)):
         if f["blockAxis"] == 0:
             s0 = core * bf
             starts = [s0] if dim1 % base_n == 0 else range(s0, s0 + length)
@@ -406,7 +406,7 @@ def kernel_grids(mode: int, f) -> np.ndarray:
     if _per_head(mode):
         return tiles.grids(_per_head_grids(f))
     out = []
-    for core, length in enumerate(_block_lengths(f)):
+    for core, length in enumerate(_block_lengths(f, False)):
         if mode == RegbaseMode.PER_TENSOR:
             out.append(tiles.grid(core, 0, 1, core * bf, core * bf + length, 1, base_len))
         elif f["blockAxis"] == 0:
