@@ -36,7 +36,7 @@ def int_values(x) -> np.ndarray:
 # Every finite code's value is a float32 exactly. NaN codes decode to the quiet NaN 0x7FC00000 with the code's
 # sign bit for FLOAT8 (as ml_dtypes gives), and to +0x7FC00000 for HiFloat8's one NaN 0x80 (as en_dtypes and
 # MindSpore give; AscendC's scalar routines give 0x7FFFFFFF for every NaN code of all three formats, a NaN
-# with a payload, docs/spec.md section 9). So a NaN x brings no payload into y.
+# with a payload and no sign). So a NaN x brings no payload into y. kernels/decoders.py decodes the same bits.
 QUIET_NAN_BITS = 0x7FC00000
 
 
