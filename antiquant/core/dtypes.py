@@ -2,6 +2,11 @@
 
 int4 storage (docs/spec.md section 2): element ``i`` of a container occupies bits ``4*i .. 4*i+3``, low nibble
 first, two's complement. A byte holds 2 elements, an int32 word holds 8.
+
+The 8-bit floats of Ascend 950 (docs/spec.md sections 8.4, 8.5) are one element per byte: FLOAT8_E5M2 and
+FLOAT8_E4M3FN are held in ``ml_dtypes`` arrays, HIFLOAT8 in ``en_dtypes.hifloat8`` arrays when en_dtypes (an
+optional extra, ``antiquant[hif8]``) is installed, else in ``RAW_HIFLOAT8``, a one-byte stand-in over the raw
+codes. ``AclTensor.from_numpy(uint8_array, dtype=...)`` labels raw bytes as any of the three.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ __all__ = [
     "DtypeNames",
     "NAMES",
     "DTYPE_NAMES",
+    "FLOAT8_TYPES",
+    "RAW_HIFLOAT8",
     "X_TYPES",
     "SCALE_TYPES",
     "DST_TYPES",
@@ -50,6 +57,9 @@ class DataType(enum.IntEnum):
     ACL_BOOL = 12
     ACL_BF16 = 27
     ACL_INT4 = 29
+    ACL_HIFLOAT8 = 34
+    ACL_FLOAT8_E5M2 = 35
+    ACL_FLOAT8_E4M3FN = 36
 
     # Short aliases: DataType.FLOAT is DataType.ACL_FLOAT.
     FLOAT = 0
@@ -66,6 +76,9 @@ class DataType(enum.IntEnum):
     BOOL = 12
     BF16 = 27
     INT4 = 29
+    HIFLOAT8 = 34
+    FLOAT8_E5M2 = 35
+    FLOAT8_E4M3FN = 36
 
     @property
     def short(self) -> str:
@@ -95,11 +108,29 @@ class AclnnError(Exception):
         return f"{self.status.name} ({int(self.status)}): {self.args[0]}"
 
 
+# The 8-bit float x types of Ascend 950, one element per byte (docs/spec.md section 8.1).
+FLOAT8_TYPES = (DataType.HIFLOAT8, DataType.FLOAT8_E5M2, DataType.FLOAT8_E4M3FN)
+
+# HIFLOAT8 storage without en_dtypes: the raw codes as a one-field structured byte. It only carries the label
+# (``datatype_of`` knows it); its values are decoded by the kernels, or read with ``.view(numpy.uint8)``.
+RAW_HIFLOAT8 = np.dtype([("hifloat8", np.uint8)])
+
+
+def _en_dtypes_hifloat8() -> np.dtype | None:
+    """``en_dtypes.hifloat8`` if en_dtypes is installed (optional: the operator never needs it)."""
+    try:
+        import en_dtypes
+    except ImportError:
+        return None
+    return np.dtype(en_dtypes.hifloat8)
+
+
 @functools.cache
 def _numpy_to_acl() -> dict:
     """numpy dtype -> DataType. Built on first use: importing ml_dtypes costs about half a second, which
     planning and the simulator (``antiquant.tiling``, ``antiquant.sim``) never pay."""
     import ml_dtypes
+    hifloat8 = _en_dtypes_hifloat8()
     return {
         np.dtype(np.float32): DataType.FLOAT,
         np.dtype(np.float16): DataType.FLOAT16,
@@ -115,6 +146,10 @@ def _numpy_to_acl() -> dict:
         np.dtype(np.bool_): DataType.BOOL,
         np.dtype(ml_dtypes.bfloat16): DataType.BF16,
         np.dtype(ml_dtypes.int4): DataType.INT4,
+        np.dtype(ml_dtypes.float8_e5m2): DataType.FLOAT8_E5M2,
+        np.dtype(ml_dtypes.float8_e4m3fn): DataType.FLOAT8_E4M3FN,
+        RAW_HIFLOAT8: DataType.HIFLOAT8,
+        **({hifloat8: DataType.HIFLOAT8} if hifloat8 is not None else {}),  # last: numpy_dtype_of's choice
     }
 
 
@@ -141,6 +176,9 @@ NAMES = {
     DataType.FLOAT: DtypeNames("float32", "float32", ("float",), "F32"),
     DataType.FLOAT16: DtypeNames("float16", "fp16", ("half",), "F16"),
     DataType.BF16: DtypeNames("bfloat16", "bf16", (), "BF16"),
+    DataType.HIFLOAT8: DtypeNames("hifloat8", "hif8", ("hifp8",), None),
+    DataType.FLOAT8_E5M2: DtypeNames("float8_e5m2", "fp8_e5m2", ("e5m2",), "F8_E5M2"),
+    DataType.FLOAT8_E4M3FN: DtypeNames("float8_e4m3fn", "fp8_e4m3fn", ("e4m3fn",), "F8_E4M3"),
 }
 
 # Names users and the CLI give dtypes ("bfloat16", "fp16", ...), lower case -> DataType.
@@ -164,7 +202,8 @@ def datatype_of(dtype) -> DataType | None:
 
 
 def numpy_dtype_of(datatype: DataType) -> np.dtype:
-    """The numpy dtype that stores one element of ``datatype`` (ml_dtypes.int4 for INT4)."""
+    """The numpy dtype that stores one element of ``datatype`` (ml_dtypes.int4 for INT4; for HIFLOAT8
+    en_dtypes.hifloat8, or ``RAW_HIFLOAT8`` without en_dtypes)."""
     return _acl_to_numpy()[DataType(datatype)]
 
 

@@ -1,5 +1,9 @@
 """The oracle: docs/spec.md section 1 in slow, plain numpy, one line per step. Every fast path is tested against it.
 
+With it, the decoders of the 8-bit float codes of Ascend 950 (``hifloat8_values``, ``float8_values``:
+docs/spec.md sections 8.4.3 and 8.5), written from the spec in numpy integer arithmetic and ``ldexp``; they
+share nothing with ``ml_dtypes`` or ``en_dtypes``, so both can check them.
+
 Beside it, what every check against it shares: the one bit comparison (``same_bits``, ``first_difference``)
 and the one generator of random operator inputs (``random_inputs``, over ``random_values`` and ``stored_x``)
 that the demo, ``antiquant sweep``, the bench and the tests use.
@@ -12,7 +16,7 @@ import numpy as np
 from .dtypes import DTYPE_NAMES, DataType, dst_type_code, numpy_dtype_of, pack_int4, unpack_int4
 from .tensor import AclTensor
 
-__all__ = ["int_values", "anti_quant", "same_bits", "first_difference", "X_KINDS", "X_GROUP", "random_values",
+__all__ = ["int_values", "hifloat8_values", "float8_values", "QUIET_NAN_BITS", "anti_quant", "same_bits", "first_difference", "X_KINDS", "X_GROUP", "random_values",
            "stored_x", "random_inputs"]
 
 
@@ -26,6 +30,77 @@ def int_values(x) -> np.ndarray:
     if t.dtype == DataType.INT4:
         return t.array.astype(np.int8)
     raise TypeError(f"reference: x must be INT8, INT4 or INT32, got {t.dtype.short}")
+
+
+# -- 8-bit float codes -> float32 ------------------------------------------------------------------------
+# Every finite code's value is a float32 exactly. NaN codes decode to the quiet NaN 0x7FC00000 with the code's
+# sign bit for FLOAT8 (as ml_dtypes gives), and to +0x7FC00000 for HiFloat8's one NaN 0x80 (as en_dtypes and
+# MindSpore give; AscendC's scalar routines give 0x7FFFFFFF for every NaN code of all three formats, a NaN
+# with a payload and no sign). So a NaN x brings no payload into y. kernels/decoders.py decodes the same bits.
+QUIET_NAN_BITS = 0x7FC00000
+
+
+def _codes(codes) -> np.ndarray:
+    """The bytes of ``codes`` (uint8/int8 codes, an ml_dtypes/en_dtypes 8-bit float array, or an AclTensor)."""
+    a = _array(codes)
+    if a.dtype.itemsize != 1:
+        raise TypeError(f"reference: expected one-byte codes, got {a.dtype}")
+    return a.view(np.uint8).astype(np.int64)
+
+
+def _float32(values: np.ndarray, nan_bits: np.ndarray) -> np.ndarray:
+    """float64 values (exact in float32, no NaN among them where ``nan_bits`` is nonzero) as float32, with the
+    elements where ``nan_bits`` is nonzero set to those bits."""
+    out = values.astype(np.float32)
+    bits = out.view(np.uint32)
+    bits[...] = np.where(nan_bits != 0, nan_bits, bits).astype(np.uint32)
+    return out
+
+
+def hifloat8_values(codes) -> np.ndarray:
+    """float32 values of HiFloat8 codes, as docs/spec.md section 8.4.3 decodes them, step by step."""
+    b = _codes(codes)
+    sign, p = np.where(b >> 7 == 1, -1.0, 1.0), b & 0x7F                                # 2.
+    top2, top3, top4 = p >> 5, p >> 4, p >> 3                                           # 3. the Dot prefix
+    d = np.select([top2 == 0b11, top2 == 0b10, top2 == 0b01, top3 == 0b001, top4 == 0b0001],
+                  [4, 3, 2, 1, 0], -1)                                                  # -1: DML
+    mw = np.select([d == 4, d == 3], [1, 2], 3)
+    denormal = sign * np.ldexp(1.0, (p & 7) - 23)                                       # 4.
+    m = p & ((1 << mw) - 1)                                                             # 5.
+    dd = np.maximum(d, 1)                                                               # (D >= 1 below)
+    ef = (p >> mw) & ((1 << dd) - 1)
+    es = ef >> (dd - 1)
+    mag = (1 << (dd - 1)) | (ef & ((1 << (dd - 1)) - 1))
+    e = np.where(d <= 0, 0, np.where(es == 1, -mag, mag))
+    normal = sign * np.ldexp(1.0 + m / (1 << mw), e)                                   # 6.
+    values = np.where(d == -1, denormal, normal)
+    values = np.where(b == 0x00, 0.0, values)                                          # 1. the specials
+    values = np.where(p == 0x6F, sign * np.inf, values)
+    values = np.where(b == 0x80, 0.0, values)
+    return _float32(values, np.where(b == 0x80, QUIET_NAN_BITS, 0))
+
+
+# FLOAT8 layouts (docs/spec.md section 8.5): exponent bits, mantissa bits, bias, whether the top exponent is
+# Inf/NaN (E5M2, IEEE-like) or only S.1111.111 is NaN and there is no Inf (E4M3FN).
+_FLOAT8 = {DataType.FLOAT8_E5M2: (5, 2, 15, True), DataType.FLOAT8_E4M3FN: (4, 3, 7, False)}
+
+
+def float8_values(codes, dtype) -> np.ndarray:
+    """float32 values of FLOAT8_E5M2 or FLOAT8_E4M3FN codes (``dtype``: the DataType), OCP conventions."""
+    exp_bits, man_bits, bias, ieee = _FLOAT8[DataType(dtype)]
+    b = _codes(codes)
+    negative = b >> 7 == 1
+    e, m = (b >> man_bits) & ((1 << exp_bits) - 1), b & ((1 << man_bits) - 1)
+    magnitude = np.where(e == 0,
+                         np.ldexp(m.astype(np.float64), 1 - bias - man_bits),           # subnormal, or zero
+                         np.ldexp(((1 << man_bits) + m).astype(np.float64), e - bias - man_bits))
+    top = e == (1 << exp_bits) - 1
+    nan = top & (m != 0) if ieee else top & (m == (1 << man_bits) - 1)
+    if ieee:
+        magnitude = np.where(top & (m == 0), np.inf, magnitude)
+    magnitude = np.where(nan, 0.0, magnitude)
+    nan_bits = np.where(nan, QUIET_NAN_BITS | (negative.astype(np.int64) << 31), 0)
+    return _float32(np.where(negative, -magnitude, magnitude), nan_bits)
 
 
 def _array(a) -> np.ndarray:

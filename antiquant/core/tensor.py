@@ -2,6 +2,8 @@
 
 It never copies. An INT4 tensor is stored either unpacked (``ml_dtypes.int4``, one element per byte) or
 packed (two elements per byte, see ``antiquant.core.dtypes``) over a uint8/int8 array with an explicit shape.
+An 8-bit float tensor (HIFLOAT8, FLOAT8_E5M2, FLOAT8_E4M3FN) given as raw uint8/int8 codes is a view of those
+bytes as the dtype's numpy storage (``numpy_dtype_of``), one element per byte.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import operator
 
 import numpy as np
 
-from .dtypes import DataType, datatype_of, nibbles_per
+from .dtypes import FLOAT8_TYPES, DataType, datatype_of, nibbles_per, numpy_dtype_of
 
 __all__ = ["AclTensor"]
 
@@ -33,7 +35,9 @@ class AclTensor:
 
         ``dtype`` defaults to the array's own (int8, int32, ml_dtypes.int4, float32, float16, bfloat16 ...).
         ``dtype=DataType.INT4`` over a uint8/int8 array reads it as packed int4: the logical shape is
-        ``shape`` if given, else the array's shape with the last axis doubled.
+        ``shape`` if given, else the array's shape with the last axis doubled. ``dtype=DataType.HIFLOAT8``,
+        ``FLOAT8_E5M2`` or ``FLOAT8_E4M3FN`` over a uint8/int8 array reads its bytes as the codes, one per
+        element (a view as ``numpy_dtype_of(dtype)``; no copy).
         """
         if not isinstance(array, np.ndarray):
             raise TypeError(f"AclTensor.from_numpy takes a numpy array, got {type(array).__name__}; "
@@ -57,10 +61,13 @@ class AclTensor:
         if dtype == DataType.INT4 and array.dtype in (np.uint8, np.int8):
             array, logical = _packed_int4_view(array, shape)
             return cls(array, dtype, logical, packed=True)
+        if dtype in FLOAT8_TYPES and array.dtype in (np.uint8, np.int8):
+            array, inferred = array.view(numpy_dtype_of(dtype)), dtype
         if inferred != dtype:
             got = inferred.short if inferred is not None else str(array.dtype)
             raise TypeError(f"AclTensor.from_numpy: dtype {dtype.short} does not match the array's {got}; "
-                            "only INT4 may be laid over uint8/int8 bytes")
+                            "only INT4 may be laid over uint8/int8 bytes (packed two per byte), and HIFLOAT8, "
+                            "FLOAT8_E5M2 or FLOAT8_E4M3FN (one code per byte)")
         return cls(array, dtype, array.shape, packed=False)
 
     @property
