@@ -158,10 +158,10 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
     Call it as ``kernel(x2d, scale, offset, y2d, tiles)``: x2d the storage of the ``[dim0, dim1]`` view,
     y2d its ``[dim0, dim1]`` output bits viewed as ``Source.unit``, scale/offset 2-D as ``dequant_span``'s
     span reads them, all C-contiguous; tiles a tile table (``antiquant.tiling.TILE_DTYPE`` records core,
-    row0, nrows, col0, ncols) with col0 and ncols multiples of the source's group. ``parallel=False`` runs on the calling thread
-    (for work too small to pay for waking the thread team). ``streaming`` writes y with streaming stores
-    (``streamed``) where a chunk starts a line: for outputs too large to stay in cache, whose plain
-    stores would read every line of y from memory before writing it.
+    row0, nrows, col0, ncols) with col0 and ncols multiples of the source's group. ``parallel=False`` runs
+    on the calling thread (for work too small to pay for waking the thread team). ``streaming`` writes y
+    with streaming stores (``streamed``) where a chunk starts a line: for outputs too large to stay in
+    cache, whose plain stores would read every line of y from memory before writing it.
     """
     src = SOURCES[source]
     lanes = src.lanes

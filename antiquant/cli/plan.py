@@ -8,7 +8,7 @@ from .. import sim, tiling
 from .problem import Experiment, add_problem_arguments, add_strategy_arguments, core_groups, core_label, \
     strategy_from
 
-MODES = {0: "PER_TENSOR", 1: "PER_CHANNEL", 2: "PER_CHANNEL_NDDMA"}
+MODES = {value: name for name, value in vars(tiling.Mode).items() if name.isupper()}  # 0 -> "PER_TENSOR"
 
 
 def add_arguments(parser) -> None:
@@ -18,7 +18,8 @@ def add_arguments(parser) -> None:
 
 
 def key_text(plan: tiling.TilePlan) -> str:
-    flags = [name for bit, name in ((4, "offset"), (8, "sqrt mode")) if plan.tiling_key & bit]
+    """The key and what it encodes, read from the tiling data (each architecture packs the flags its way)."""
+    flags = [name for field, name in (("hasOffset", "offset"), ("sqrtMode", "sqrt mode")) if plan.tiling_data[field]]
     return f"{plan.tiling_key} ({', '.join([MODES[plan.mode], *flags])})"
 
 

@@ -44,7 +44,7 @@ def from_fields(f) -> np.ndarray:
     """The grids CANN's kernel derives from its tiling data: core ``c`` owns ``blockFactor`` rows (blockAxis 0)
     or columns (blockAxis 1) from ``c * blockFactor``, the last core ``blockTailFactor``; tiles of ``baseN`` x
     ``baseLen`` (a single-row view for blockAxis 1)."""
-    n, bf, dim0, dim1 = f["numCore"], f["blockFactor"], f["dim0"], f["dim1"]
+    n, bf, dim1 = f["numCore"], f["blockFactor"], f["dim1"]
     lengths = [bf] * (n - 1) + [f["blockTailFactor"]] if n else []
     if f["blockAxis"] == 1:
         return grids(grid(c, 0, 1, c * bf, c * bf + k, 1, f["baseLen"]) for c, k in enumerate(lengths))
