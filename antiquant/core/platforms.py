@@ -19,9 +19,9 @@ __all__ = ["Platform", "get", "register", "names", "ARCHITECTURES", "SIM_FIELDS"
 MIB = 1 << 20
 
 # The architectures antiquant has rules and a host tiling for (``antiquant.core.validation`` and
-# ``antiquant.tiling`` each keep one module per entry). arch22: Atlas A2 (NpuArch DAV_2201), whose rules
-# Atlas inference (310P, DAV_2002) shares with its own dtype lists.
-ARCHITECTURES = ("arch22",)
+# ``antiquant.tiling`` each keep one module per entry). arch22: Atlas A2 and A3 (NpuArch DAV_2201), whose rules
+# Atlas inference (310P, DAV_2002) shares with its own dtype lists. arch35: Ascend 950 (DAV_3510, "regbase").
+ARCHITECTURES = ("arch22", "arch35")
 
 # Where each modelled figure comes from. "assumed" figures are engineering estimates: calibrate them against
 # msprof traces of the real operator and override them.
@@ -110,6 +110,9 @@ class Platform:
 
 
 _A2_X = (DataType.INT4, DataType.INT8, DataType.INT32)
+# Ascend 950's x list adds the 8-bit floats (docs/spec.md section 8.1); their scale must be FLOAT, a rule of
+# the arch35 validation, not of the list.
+_950_X = (*_A2_X, DataType.HIFLOAT8, DataType.FLOAT8_E5M2, DataType.FLOAT8_E4M3FN)
 _A2_SCALE = (DataType.FLOAT, DataType.BF16)
 _A2_Y = (DataType.FLOAT16, DataType.BF16)
 
@@ -165,3 +168,33 @@ register(Platform(
     hbm_bytes_per_s=204.8e9, clock_hz=1.08e9,
     x_dtypes=(DataType.INT8,), scale_dtypes=(DataType.FLOAT,), y_dtypes=(DataType.FLOAT16,),
 ))
+# Atlas A3 (910C: two dies, each its own device to CANN as Ascend910_93): NpuArch 2201 like A2, so CANN applies
+# A2's lists, rules and tiling (docs/spec.md section 8.7). Per die: 24 AI cores with 48 vector cores and A2's UB;
+# 1.6 TB/s of the package's approx. 3.2 TB/s HBM (public figures).
+register(dataclasses.replace(_A2, name="Ascend910_93", products="Atlas A3 training / inference (910C, per die)",
+                             sources=_A2.sources + (("products", "Atlas A3 shares NpuArch 2201 with A2: same rules "
+                                                                 "and tiling (docs/spec.md section 8.7)"),)))
+
+# Ascend 950 (arch35). Huawei publishes no vector-core count or UB size for it: the cores are those of
+# upstream's arch35 tiling unit tests (48), the UB the 248 KiB of asc-tools' ascend950pr_9599 CPU-debug profile
+# (docs/spec.md section 8.8 point 5); the worked plans of section 8.6.8 use 196,608 B (``with_overrides``).
+# HBM: 950PR's HiBL 1.0 at 1.6 TB/s, 950DT's HiZQ 2.0 at 4 TB/s (Huawei Connect 2025, approx.).
+_950_SOURCES = dict(_SOURCES)
+_950_SOURCES.update(
+    npu_arch="CANN DAV_3510 (docs/spec.md section 8.1)",
+    vector_cores="approx.: the core count of upstream's arch35 tiling unit tests (no public figure)",
+    ub_bytes="approx.: asc-tools' ascend950pr_9599 CPU-debug profile, 253,952 B (no public figure)",
+    hbm_bytes_per_s="approx., Huawei Connect 2025: 950PR HiBL 1.0 1.6 TB/s, 950DT HiZQ 2.0 4 TB/s",
+    clock_hz="assumed: 910B's AI-core clock (no public figure)",
+)
+_950 = register(Platform(
+    name="Ascend950PR",
+    products="Ascend 950PR (prefill / recommendation)",
+    arch="arch35", npu_arch=3510,
+    vector_cores=48, ub_bytes=253_952, sys_workspace_bytes=16 * MIB,
+    hbm_bytes_per_s=1.6e12, clock_hz=1.8e9,
+    x_dtypes=_950_X, scale_dtypes=_A2_SCALE, y_dtypes=_A2_Y,
+    sources=tuple(_950_SOURCES.items()),
+))
+register(dataclasses.replace(_950, name="Ascend950DT", products="Ascend 950DT (decode / training)",
+                             hbm_bytes_per_s=4.0e12))
