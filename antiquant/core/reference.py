@@ -16,7 +16,7 @@ import numpy as np
 from .dtypes import DTYPE_NAMES, DataType, dst_type_code, numpy_dtype_of, pack_int4, unpack_int4
 from .tensor import AclTensor
 
-__all__ = ["int_values", "hifloat8_values", "float8_values", "QUIET_NAN_BITS", "anti_quant", "same_bits",
+__all__ = ["int_values", "x_values", "broadcast_scale", "hifloat8_values", "float8_values", "QUIET_NAN_BITS", "anti_quant", "same_bits",
            "first_difference", "X_KINDS", "X_GROUP", "random_values", "stored_x", "random_inputs"]
 
 
@@ -107,21 +107,44 @@ def _array(a) -> np.ndarray:
     return a.array if isinstance(a, AclTensor) else np.asarray(a)
 
 
+def x_values(x) -> np.ndarray:
+    """x's values as float32, shaped like y: integers exactly, 8-bit float codes by the decoders above."""
+    t = x if isinstance(x, AclTensor) else AclTensor.from_numpy(np.asarray(x))
+    if t.dtype == DataType.HIFLOAT8:
+        return hifloat8_values(t.array)
+    if t.dtype in (DataType.FLOAT8_E5M2, DataType.FLOAT8_E4M3FN):
+        return float8_values(t.array, t.dtype)
+    return int_values(t).astype(np.float32)
+
+
+def broadcast_scale(values: np.ndarray, y_shape: tuple) -> np.ndarray:
+    """scale (or offset) shaped to broadcast against y, by docs/spec.md section 8.3.3: one value for all; a
+    vector along y's last axis, or along its second-last (per head) where it matches that and not the last;
+    a multi-dimensional one as numpy broadcasts it (its one non-1 axis is -1 or -2)."""
+    if values.size == 1:
+        return values.reshape(())
+    if values.ndim > 1:
+        return values
+    per_head = len(y_shape) > 1 and y_shape[-1] != y_shape[-2] and values.size == y_shape[-2]
+    return values.reshape(-1, 1) if per_head else values
+
+
 def anti_quant(x, scale, offset=None, *, dst_type=DataType.FLOAT16, sqrt_mode=False) -> np.ndarray:
     """``cast_to_dst((x + offset) * scale)`` with ``scale = scale * scale`` in sqrt mode, all in float32."""
     with np.errstate(all="ignore"):  # inf and NaN are valid results, not errors
-        return _anti_quant(int_values(x), scale, offset, dst_type, sqrt_mode)
+        return _anti_quant(x_values(x), scale, offset, dst_type, sqrt_mode)
 
 
-def _anti_quant(values, scale, offset, dst_type, sqrt_mode) -> np.ndarray:
-    xf = values.astype(np.float32)                                   # 1. exact for int8 and int4
-    s = _array(scale).astype(np.float32)                             # 2. widening bf16 is exact
+def _anti_quant(xf, scale, offset, dst_type, sqrt_mode) -> np.ndarray:
+    # 1. x as float32: exact for int8, int4 and the 8-bit floats
+    s = broadcast_scale(_array(scale).astype(np.float32), xf.shape)  # 2. widening bf16 is exact
     if sqrt_mode:
         s = s * s                                                    # 3. once per scale value
-    v = xf + _array(offset).astype(np.float32) if offset is not None else xf  # 4.
-    v = v * s                                                        # 5.
+    if offset is not None:
+        xf = xf + broadcast_scale(_array(offset).astype(np.float32), xf.shape)  # 4.
+    v = xf * s                                                       # 5.
     dst = numpy_dtype_of(dst_type_code(dst_type))
-    return v.astype(dst).reshape(values.shape)                       # 6. round to nearest even
+    return v.astype(dst).reshape(xf.shape)                           # 6. round to nearest even
 
 
 # -- comparing results ---------------------------------------------------------------------------------

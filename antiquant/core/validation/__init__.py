@@ -1,23 +1,38 @@
-"""Validation (docs/spec.md section 3), in CANN's order: presence, dtypes and attributes, shapes, layout,
-aliasing. The dtype and shape rules are the platform's architecture's (one module each, ``RULES``); the
-rest is shared (``common``). The first failure raises ``AclnnError`` with CANN's status.
+"""Validation (docs/spec.md sections 3 and 8.2), in CANN's order: presence, dtypes and attributes, the
+architecture's rules tying x's dtype to scale and sqrtMode, shapes, layout, aliasing. The shape rules (and
+arch35's mode rules) are the platform's architecture's (one module each, ``RULES``); the rest is shared
+(``common``). The first failure raises ``AclnnError`` with CANN's status.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable, NamedTuple
 
 from ..dtypes import DataType
 from ..platforms import Platform
 from ..tensor import AclTensor
-from . import arch22
-from .common import (check_apart, check_attributes, check_layout, check_no_alias, check_present,
+from . import arch22, arch35
+from .common import (check_apart, check_attributes, check_dtypes, check_layout, check_no_alias, check_present,
                      check_tensors_are_tensors, expected_y_shape, overlaps)
 
-__all__ = ["CheckedCall", "check_call", "check_description", "RULES", "check_apart", "expected_y_shape", "overlaps"]
+__all__ = ["CheckedCall", "Rules", "check_call", "check_description", "RULES", "check_apart", "expected_y_shape",
+           "overlaps"]
 
-# Architecture -> the module holding its ``check_dtypes`` and ``check_shapes``.
-RULES = {"arch22": arch22}
+
+class Rules(NamedTuple):
+    """One architecture's own checks: ``modes(x, scale, sqrt_mode)`` (None: no rule ties x's dtype to the
+    scale's or to sqrtMode) and ``shapes(x, scale, offset, y, y_name)``."""
+
+    modes: Callable | None
+    shapes: Callable
+
+
+# platforms.ARCHITECTURES -> its rules; a new NPU generation adds a module and a row here.
+RULES = {
+    "arch22": Rules(None, arch22.check_shapes),
+    "arch35": Rules(arch35.check_modes, arch35.check_shapes),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +58,7 @@ class CheckedCall:
 
     @property
     def per_channel(self) -> bool:
+        """Whether scale has more than one value (per channel or, on arch35, per head)."""
         return self.scale.size != 1
 
 
@@ -51,9 +67,11 @@ def check_description(x: AclTensor, scale: AclTensor, offset: AclTensor | None, 
     """The checks that read only dtypes, shapes and attributes (the platform architecture's rules); returns
     (dstType, sqrtMode). The Dask adapter runs these on stand-ins before any block exists."""
     rules = RULES[platform.arch]
-    rules.check_dtypes(x, scale, offset, y, platform, y_name)
+    check_dtypes(x, scale, offset, y, platform, y_name)
     dst, sqrt = check_attributes(dst_type, sqrt_mode, y, y_name)
-    rules.check_shapes(x, scale, offset, y, y_name)
+    if rules.modes is not None:
+        rules.modes(x, scale, sqrt)
+    rules.shapes(x, scale, offset, y, y_name)
     return dst, sqrt
 
 

@@ -1,34 +1,17 @@
-"""The rules of Atlas A2 (arch22) for dtypes and shapes (docs/spec.md section 3), as CANN's op_api checks them
-on Ascend910B and, with its own dtype lists, on Ascend310P: one 1-D scale of size 1 or y's last dimension.
+"""The shape rules of Atlas A2 and A3 (arch22; docs/spec.md section 3), as CANN's op_api checks them on
+Ascend910B and, with its own dtype lists (``common.check_dtypes``), on Ascend310P: one 1-D scale of size 1 or
+y's last dimension.
 """
 
 from __future__ import annotations
 
 from ..dtypes import DataType
-from ..platforms import Platform
 from ..tensor import AclTensor
-from .common import dtype_names, expected_y_shape, invalid
+from .common import expected_y_shape, invalid
 
-__all__ = ["check_dtypes", "check_shapes", "MAX_RANK"]
+__all__ = ["check_shapes", "MAX_RANK"]
 
 MAX_RANK = 8  # CANN's op_api: x of rank at most 8
-
-
-def check_dtypes(x: AclTensor, scale: AclTensor, offset: AclTensor | None, y: AclTensor, platform: Platform,
-                 y_name: str = "y") -> None:
-    where = f"on {platform.name}"
-    if x.dtype not in platform.x_dtypes:
-        raise invalid(f"x: expected dtype in {dtype_names(platform.x_dtypes)} {where}, got {x.dtype.short}")
-    if y.dtype not in platform.y_dtypes:
-        raise invalid(f"{y_name}: expected dtype in {dtype_names(platform.y_dtypes)} {where}, got {y.dtype.short}")
-    if scale.dtype not in platform.scale_dtypes:
-        raise invalid(f"scale: expected dtype in {dtype_names(platform.scale_dtypes)} {where}, got {scale.dtype.short}")
-    if offset is not None:
-        if offset.dtype not in platform.scale_dtypes:
-            raise invalid(f"offset: expected dtype in {dtype_names(platform.scale_dtypes)} {where}, "
-                           f"got {offset.dtype.short}")
-        if offset.dtype != scale.dtype:
-            raise invalid(f"offset: expected the same dtype as scale ({scale.dtype.short}), got {offset.dtype.short}")
 
 
 def check_shapes(x: AclTensor, scale: AclTensor, offset: AclTensor | None, y: AclTensor,

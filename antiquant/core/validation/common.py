@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..dtypes import DST_TYPES, AclnnError, DataType, Status, datatype_of
+from ..platforms import Platform
 from ..tensor import AclTensor
 
-__all__ = ["invalid", "dtype_names", "check_present", "check_tensors_are_tensors", "check_attributes",
+__all__ = ["invalid", "dtype_names", "check_present", "check_tensors_are_tensors", "check_dtypes", "check_attributes",
            "expected_y_shape", "check_layout", "check_apart", "check_no_alias", "overlaps"]
 
 
@@ -56,6 +57,25 @@ def _check_view(name: str, t: AclTensor) -> None:
                      f"(shape {t.array.shape}, {t.array.dtype})")
 
 
+def check_dtypes(x: AclTensor, scale: AclTensor, offset: AclTensor | None, y: AclTensor, platform: Platform,
+                 y_name: str = "y") -> None:
+    """The platform's dtype lists for x, y, scale and offset, and offset's dtype equal to scale's (every
+    architecture; docs/spec.md sections 3 and 8.2.1, steps 2a-2d)."""
+    where = f"on {platform.name}"
+    if x.dtype not in platform.x_dtypes:
+        raise invalid(f"x: expected dtype in {dtype_names(platform.x_dtypes)} {where}, got {x.dtype.short}")
+    if y.dtype not in platform.y_dtypes:
+        raise invalid(f"{y_name}: expected dtype in {dtype_names(platform.y_dtypes)} {where}, got {y.dtype.short}")
+    if scale.dtype not in platform.scale_dtypes:
+        raise invalid(f"scale: expected dtype in {dtype_names(platform.scale_dtypes)} {where}, got {scale.dtype.short}")
+    if offset is not None:
+        if offset.dtype not in platform.scale_dtypes:
+            raise invalid(f"offset: expected dtype in {dtype_names(platform.scale_dtypes)} {where}, "
+                           f"got {offset.dtype.short}")
+        if offset.dtype != scale.dtype:
+            raise invalid(f"offset: expected the same dtype as scale ({scale.dtype.short}), got {offset.dtype.short}")
+
+
 def check_attributes(dst_type, sqrt_mode, y: AclTensor, y_name: str = "y") -> tuple[DataType, bool]:
     if isinstance(dst_type, (bool, np.bool_)) or not isinstance(dst_type, (int, np.integer)):
         raise invalid(f"dstType: expected the integer 1 (FLOAT16) or 27 (BF16), got {dst_type!r}")
@@ -79,7 +99,9 @@ def expected_y_shape(x: AclTensor) -> tuple[int, ...]:
 
 
 def check_layout(x: AclTensor, y: AclTensor, y_name: str = "y") -> None:
-    if x.dtype == DataType.INT4 and not x.is_contiguous():
+    """INT4 x contiguous, checked after CANN's return for an empty x (so an empty INT4 x may be strided), and a
+    writable y."""
+    if x.dtype == DataType.INT4 and x.size and not x.is_contiguous():
         raise invalid(f"x: an INT4 tensor must be contiguous, got strides {x.array.strides} for shape {x.shape}")
     if not y.array.flags.writeable:
         raise invalid(f"{y_name}: expected a writable array, got a read-only one (flags.writeable is False)")
