@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from .. import tiling
 from ..core import dtypes, platforms, reference
@@ -16,7 +17,12 @@ DST_TYPES = dtypes.names_of(dtypes.DST_TYPES)
 def add_problem_arguments(parser) -> None:
     parser.add_argument("shape", help="y's shape, e.g. 4096x11008 (the dequantized weight; int32 x holds 8 per word)")
     parser.add_argument("--x-dtype", default="int8", choices=X_DTYPES, help="x's dtype (default int8)")
-    parser.add_argument("--per-tensor", action="store_true", help="one scale for the tensor (default: per channel)")
+    scale = parser.add_mutually_exclusive_group()
+    scale.add_argument("--per-tensor", action="store_true", help="one scale for the tensor (default: per channel)")
+    scale.add_argument("--per-head", action="store_true",
+                       help="a scale along y's second-last axis (Ascend 950: per head; y needs 2+ axes)")
+    scale.add_argument("--scale-shape", metavar="SHAPE",
+                       help="the scale's (and offset's) shape, e.g. 32 or 1x32x1 (Ascend 950 takes multi-dim)")
     parser.add_argument("--scale-dtype", default="float32", choices=SCALE_DTYPES, help="default float32")
     parser.add_argument("--offset", action="store_true", help="with an offset vector")
     parser.add_argument("--dst", default="float16", choices=DST_TYPES, help="y's dtype (default float16)")
@@ -39,15 +45,27 @@ def strategy_from(args) -> tiling.Strategy:
                            base_len=args.base_len)
 
 
-def parse_shape(text: str) -> tuple[int, ...]:
+def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
     parts = text.lower().replace(",", "x").split("x")
     try:
         shape = tuple(int(p) for p in parts)
     except ValueError:
         shape = ()
     if not shape or len(shape) > 8 or min(shape) < 1:
-        raise ValueError(f"shape: expected 1 to 8 positive sizes such as 4096x11008, got {text!r}")
+        raise ValueError(f"{what}: expected 1 to 8 positive sizes such as 4096x11008, got {text!r}")
     return shape
+
+
+def scale_shape_from(args, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The scale's shape the options give for y of ``shape``: [1], [y[-2]] per head, [y[-1]] by default."""
+    if args.scale_shape is not None:
+        return parse_shape(args.scale_shape, "--scale-shape")
+    if args.per_head:
+        if len(shape) < 2:
+            raise ValueError(f"--per-head: a per-head scale runs along y's second-last axis; shape {args.shape} "
+                             f"has one axis")
+        return (shape[-2],)
+    return (1,) if args.per_tensor else (shape[-1],)
 
 
 def parse_overrides(items: list[str]) -> dict[str, float]:
@@ -67,7 +85,7 @@ class Experiment:
 
     shape: tuple[int, ...]
     x_dtype: str
-    per_channel: bool
+    scale_shape: tuple[int, ...]
     scale_dtype: str
     offset: bool
     dst: str
@@ -77,8 +95,9 @@ class Experiment:
     @classmethod
     def from_args(cls, args) -> "Experiment":
         profile = platforms.get(args.platform).with_overrides(**parse_overrides(args.set))
-        exp = cls(parse_shape(args.shape), args.x_dtype, not args.per_tensor, args.scale_dtype, args.offset,
-                  args.dst, args.sqrt_mode, profile)
+        shape = parse_shape(args.shape)
+        exp = cls(shape, args.x_dtype, scale_shape_from(args, shape), args.scale_dtype, args.offset, args.dst,
+                  args.sqrt_mode, profile)
         for what, name, table, allowed in (("--x-dtype", exp.x_dtype, X_DTYPES, profile.x_dtypes),
                                            ("--scale-dtype", exp.scale_dtype, SCALE_DTYPES, profile.scale_dtypes),
                                            ("--dst", exp.dst, DST_TYPES, profile.y_dtypes)):
@@ -98,16 +117,27 @@ class Experiment:
 
     @property
     def scale_size(self) -> int:
-        return self.shape[-1] if self.per_channel else 1
+        return math.prod(self.scale_shape)
+
+    @property
+    def scale_kind(self) -> str:
+        """"per-tensor", "per-channel" or "per-head", by the rule the operator reads a scale with
+        (docs/spec.md section 8.3.3)."""
+        s, y = self.scale_shape, self.shape
+        if self.scale_size == 1:
+            return "per-tensor"
+        head = (len(s) > 1 and s[-2] != 1) or (len(s) == 1 and len(y) > 1 and y[-1] != y[-2] and s[0] == y[-2])
+        return "per-head" if head else "per-channel"
 
     def plan(self, strategy) -> tiling.TilePlan:
-        return tiling.plan(self.x_shape, x_dtype=X_DTYPES[self.x_dtype], scale_size=self.scale_size,
+        return tiling.plan(self.x_shape, x_dtype=X_DTYPES[self.x_dtype], scale_shape=self.scale_shape,
                            scale_dtype=SCALE_DTYPES[self.scale_dtype], has_offset=self.offset,
                            dst_type=DST_TYPES[self.dst], sqrt_mode=self.sqrt_mode, platform=self.profile,
                            strategy=strategy)
 
     def describe(self) -> str:
-        scale = f"{'per-channel' if self.per_channel else 'per-tensor'} {self.scale_dtype} scale"
+        shape = "x".join(map(str, self.scale_shape))
+        scale = f"{self.scale_kind} {self.scale_dtype} scale [{shape}]"
         extras = "".join((" + offset" if self.offset else "", ", sqrt mode" if self.sqrt_mode else ""))
         return (f"{'x'.join(map(str, self.shape))} {self.x_dtype} -> {self.dst}, {scale}{extras}, "
                 f"on {self.profile.name}")
@@ -115,7 +145,7 @@ class Experiment:
     def inputs(self, seed: int = 0):
         """Random operator inputs: (x, scale, offset, dst_type) for ``ascend_anti_quant``."""
         x, scale, offset = reference.random_inputs(self.shape, self.x_dtype, scale_dtype=self.scale_dtype,
-                                                   per_channel=self.per_channel, offset=self.offset, seed=seed)
+                                                   scale_shape=self.scale_shape, offset=self.offset, seed=seed)
         return x, scale, offset, DST_TYPES[self.dst]
 
 

@@ -94,6 +94,8 @@ class Status(enum.IntEnum):
     ACLNN_ERR_PARAM_INVALID = 161002
     ACLNN_ERR_RUNTIME_ERROR = 361001
     ACLNN_ERR_INNER = 561000
+    ACLNN_ERR_INNER_TILING_ERROR = 561002
+    ACLNN_ERR_INNER_CREATE_EXECUTOR = 561101
     ACLNN_ERR_INNER_NULLPTR = 561103
 
 
@@ -186,7 +188,7 @@ DTYPE_NAMES = {name: dt for dt, n in NAMES.items() for name in (n.name, n.short,
 
 # What each operand may be on some platform (a platform's profile narrows them): x, scale and offset, and
 # y (CANN's dstType: FLOAT16 (1) or BF16 (27)). Ordered as the CLI lists them.
-X_TYPES = (DataType.INT8, DataType.INT4, DataType.INT32)
+X_TYPES = (DataType.INT8, DataType.INT4, DataType.INT32, *FLOAT8_TYPES)
 SCALE_TYPES = (DataType.FLOAT, DataType.BF16)
 DST_TYPES = (DataType.FLOAT16, DataType.BF16)
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import kernels, tiling
 from . import platforms
-from .dtypes import DataType
+from .dtypes import FLOAT8_TYPES, NAMES, DataType
 from .validation import CheckedCall, check_call
 
 __all__ = ["Launch", "MODES", "prepare", "thread_workspace", "new_output", "signature", "cached", "remember",
@@ -56,7 +56,10 @@ class Region:
 
 
 def _source_name(call: CheckedCall) -> str:
+    """The kernels' name for how x is stored (``kernels.SOURCES``)."""
     x = call.x
+    if x.dtype in FLOAT8_TYPES:
+        return NAMES[x.dtype].name
     if x.dtype == DataType.INT8:
         return "int8"
     if x.dtype == DataType.INT32:
@@ -64,9 +67,10 @@ def _source_name(call: CheckedCall) -> str:
     return "int4" if x.packed else "int4_unpacked"
 
 
-def _lanes(source: str, per_channel: bool) -> int:
-    """How many lanes the kernels read scale/offset in (``kernels.dequant_span``): 1 if per-tensor."""
-    return kernels.SOURCES[source].lanes if per_channel else 1
+def _lanes(source: str, along: str) -> int:
+    """How many lanes the kernels read scale/offset in (``kernels.dequant_span``): a source's lanes per
+    channel, else 1 (one value per tensor, or per row per head)."""
+    return kernels.SOURCES[source].lanes if along == "columns" else 1
 
 
 def _needs_preparing(t, square: bool, lanes: int) -> bool:
@@ -85,16 +89,31 @@ def _prepared(array: np.ndarray, region: Region | None, workspace, square: bool,
     return values
 
 
-def _ub_layout(plan: tiling.TilePlan) -> kernels.UbLayout:
-    """The staged kernel's ``layout`` from the plan's UB map."""
-    def start(*names):
-        region = next(filter(None, map(plan.region, names)), None)
-        return -1 if region is None else region.offset
+def _ub_layout(plan: tiling.TilePlan, scale_bytes: int) -> tuple[kernels.UbLayout, int]:
+    """The staged kernel's ``layout`` from the plan's UB map, and the scratch bytes per core it needs.
+
+    The kernel stages scale/offset as float32: into the map's float32 regions (arch22 has them for a BF16
+    scale), else into its scale/offset regions where those hold ``scale_bytes`` (a tile's columns per
+    channel, its rows per head, as float32), else after the map's end: the NPU widens BF16 in registers, the
+    CPU kernel in scratch.
+    """
+    end = plan.ub_bytes
+
+    def start(name):
+        nonlocal end
+        region = plan.region(f"{name}_f32") or plan.region(name)
+        if region is None:
+            return -1
+        if region.nbytes >= scale_bytes:
+            return region.offset
+        end = -(-end // ALIGN) * ALIGN
+        end += scale_bytes
+        return end - scale_bytes
 
     x, y = plan.region("x"), plan.region("y")
-    return kernels.UbLayout(x_offset=x.offset, x_slot=x.nbytes, y_offset=y.offset, y_slot=y.nbytes,
-                            scale_offset=start("scale_f32", "scale"), offset_offset=start("offset_f32", "offset"),
-                            buffers=plan.buffers)
+    layout = kernels.UbLayout(x_offset=x.offset, x_slot=x.nbytes, y_offset=y.offset, y_slot=y.nbytes,
+                              scale_offset=start("scale"), offset_offset=start("offset"), buffers=plan.buffers)
+    return layout, end
 
 
 MODES = ("fused", "ub")
@@ -109,7 +128,7 @@ class Launch:
     mode: str
     source: str
     bf16: bool
-    per_channel: bool
+    along: str          # how scale is indexed: the plan's ``scale.along`` ("none", "columns", "rows")
     has_offset: bool
     sqrt_mode: bool
     parallel: bool
@@ -120,7 +139,7 @@ class Launch:
     @classmethod
     def of(cls, call: CheckedCall, plan: tiling.TilePlan, mode: str) -> "Launch":
         size, regions = _layout(call, plan)
-        return cls(plan, mode, _source_name(call), call.dst_type == DataType.BF16, call.per_channel,
+        return cls(plan, mode, _source_name(call), call.dst_type == DataType.BF16, plan.scale.along,
                    call.offset is not None, call.sqrt_mode, call.numel >= PARALLEL_MIN_ELEMENTS,
                    # a y staged through the workspace is copied back from there: its stores stay plain
                    2 * call.numel >= STREAMING_MIN_BYTES and "y" not in regions, size, regions)
@@ -136,7 +155,7 @@ class Launch:
         if self.plan.block_dim == 0:  # an empty tensor: nothing to compute
             return
         r = self.regions
-        lanes = _lanes(self.source, self.per_channel)
+        lanes = _lanes(self.source, self.along)
         scale = _prepared(scale, r.get("scale"), workspace, self.sqrt_mode, lanes)
         offset = scale if offset is None else _prepared(offset, r.get("offset"), workspace, False, lanes)
         if "x" in r:
@@ -145,17 +164,27 @@ class Launch:
             x = staged
         dim0, dim1 = self.plan.dims
         y_out = r["y"].view(workspace, y.dtype, y.shape) if "y" in r else y
-        flags = (self.source, self.bf16, self.per_channel, self.has_offset)
+        flags = (self.source, self.bf16, self.along == "columns", self.has_offset)
+        per_head = self.along == "rows"
         source = kernels.SOURCES[self.source]
         args = (x.reshape(dim0, -1).view(source.storage), scale, offset,
                 y_out.view(np.uint16).reshape(dim0, dim1).view(source.unit), self.plan.tile_table)
         if self.mode == "fused":
-            kernels.fused_kernel(*flags, parallel=self.parallel, streaming=self.streaming and not fresh_y)(*args)
+            kernels.fused_kernel(*flags, parallel=self.parallel, streaming=self.streaming and not fresh_y,
+                                 per_head=per_head)(*args)
         else:
-            ub = np.empty((self.plan.block_dim, self.plan.ub_bytes), np.uint8)
-            kernels.staged_kernel(*flags)(*args, self.plan.core_offsets, ub, _ub_layout(self.plan))
+            layout, ub_bytes = _ub_layout(self.plan, self._staged_scale_bytes())
+            ub = np.empty((self.plan.block_dim, ub_bytes), np.uint8)
+            kernels.staged_kernel(*flags, per_head=per_head)(*args, self.plan.core_offsets, ub, layout)
         if "y" in r:
             np.copyto(y, y_out)
+
+    def _staged_scale_bytes(self) -> int:
+        """float32 bytes the staged kernel holds of scale (or offset) for the largest tile: its columns per
+        channel, its rows per head, nothing per tensor."""
+        table = self.plan.tile_table
+        along = {"columns": "ncols", "rows": "nrows"}.get(self.along)
+        return 0 if along is None or not len(table) else 4 * int(table[along].max())
 
 
 def _layout(call: CheckedCall, plan: tiling.TilePlan) -> tuple[int, dict[str, Region]]:
@@ -169,7 +198,7 @@ def _layout(call: CheckedCall, plan: tiling.TilePlan) -> tuple[int, dict[str, Re
         regions[name] = Region(cursor, nbytes)
         cursor += _align(nbytes)
 
-    lanes = _lanes(_source_name(call), call.per_channel)
+    lanes = _lanes(_source_name(call), plan.scale.along)
     if _needs_preparing(call.scale, call.sqrt_mode, lanes):
         take("scale", call.scale.size * 4)
     if call.offset is not None and _needs_preparing(call.offset, False, lanes):
@@ -195,7 +224,7 @@ def prepare(x, scale, offset, dst_type, sqrt_mode, y, *, platform="Ascend910B", 
         raise ValueError(f"mode: expected 'fused' or 'ub', got {mode!r}")
     call = check_call(x, scale, offset, dst_type, sqrt_mode, y, profile, y_name=y_name)
     problem = tiling.Problem(call.y.shape, call.x.dtype, call.scale.size, call.scale.dtype,
-                             call.offset is not None, call.dst_type, call.sqrt_mode)
+                             call.offset is not None, call.dst_type, call.sqrt_mode, call.scale.shape)
     try:
         plan = tiling.plan_problem(problem, profile, strategy)
     except ValueError as err:  # e.g. a ub_budget with no room for a tile: say which argument it came from

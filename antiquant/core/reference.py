@@ -17,7 +17,7 @@ from .dtypes import DTYPE_NAMES, DataType, dst_type_code, numpy_dtype_of, pack_i
 from .tensor import AclTensor
 
 __all__ = ["int_values", "x_values", "broadcast_scale", "hifloat8_values", "float8_values", "QUIET_NAN_BITS", "anti_quant", "same_bits",
-           "first_difference", "X_KINDS", "X_GROUP", "random_values", "stored_x", "random_inputs"]
+           "first_difference", "FLOAT8_KINDS", "X_KINDS", "ALL_KINDS", "X_GROUP", "random_values", "stored_x", "random_inputs"]
 
 
 def int_values(x) -> np.ndarray:
@@ -182,29 +182,39 @@ def same_bits(actual: np.ndarray, expected: np.ndarray, dtype=None) -> bool:
 
 # -- random inputs -------------------------------------------------------------------------------------
 
-# x's storage kinds: int8; int4 unpacked (ml_dtypes.int4, one value per byte); int4 packed two per byte (an
-# AclTensor over uint8); int32 carrying eight int4 per word. X_GROUP: y's last axis is a multiple of it.
+# x's storage kinds every platform takes (X_KINDS): int8; int4 unpacked (ml_dtypes.int4, one value per byte);
+# int4 packed two per byte (an AclTensor over uint8); int32 carrying eight int4 per word. Ascend 950 adds the
+# 8-bit floats (FLOAT8_KINDS), one code per byte (HIFLOAT8 in ``numpy_dtype_of(DataType.HIFLOAT8)``).
+# X_GROUP: y's last axis is a multiple of it.
+FLOAT8_KINDS = {"hifloat8": DataType.HIFLOAT8, "float8_e5m2": DataType.FLOAT8_E5M2,
+                "float8_e4m3fn": DataType.FLOAT8_E4M3FN}
 X_KINDS = ("int8", "int4", "int4_packed", "int32")
-X_GROUP = {"int8": 1, "int4": 2, "int4_packed": 2, "int32": 8}
+ALL_KINDS = (*X_KINDS, *FLOAT8_KINDS)
+X_GROUP = {"int8": 1, "int4": 2, "int4_packed": 2, "int32": 8, **dict.fromkeys(FLOAT8_KINDS, 1)}
+WHOLE_BYTES = ("int8", *FLOAT8_KINDS)       # kinds whose every byte is one valid element
 
 
 def random_values(kind: str, shape, rng: np.random.Generator) -> np.ndarray:
-    """Uniform int8 values that an x of ``kind`` can hold: [-128, 127] for int8, [-8, 7] for the int4 kinds."""
-    lo, hi = (-128, 128) if kind == "int8" else (-8, 8)
+    """Uniform int8 values that an x of ``kind`` can hold: [-128, 127] for int8 (and, as codes, every one of the
+    256 codes of an 8-bit float, NaN and Inf included), [-8, 7] for the int4 kinds."""
+    lo, hi = (-128, 128) if kind in WHOLE_BYTES else (-8, 8)
     return rng.integers(lo, hi, shape, dtype=np.int8)
 
 
 def stored_x(kind: str, values: np.ndarray):
-    """x of storage ``kind`` holding ``values`` (int8 values, y's shape; int4 kinds need [-8, 7])."""
+    """x of storage ``kind`` holding ``values`` (int8 values, y's shape; int4 kinds need [-8, 7]; the 8-bit
+    floats take them as codes)."""
     if kind == "int8":
         return values.astype(np.int8)
+    if kind in FLOAT8_KINDS:
+        return np.ascontiguousarray(values, np.int8).view(numpy_dtype_of(FLOAT8_KINDS[kind]))
     if kind == "int4":
         return values.astype(numpy_dtype_of(DataType.INT4))
     if kind == "int4_packed":
         return AclTensor.from_numpy(pack_int4(values), dtype=DataType.INT4, shape=values.shape)
     if kind == "int32":
         return pack_int4(values, np.int32)
-    raise ValueError(f"kind: expected one of {', '.join(X_KINDS)}, got {kind!r}")
+    raise ValueError(f"kind: expected one of {', '.join(ALL_KINDS)}, got {kind!r}")
 
 
 def _x_over(kind: str, y_shape: tuple, pool: np.ndarray):
@@ -212,12 +222,12 @@ def _x_over(kind: str, y_shape: tuple, pool: np.ndarray):
     a valid int8, every nibble a valid int4."""
     if kind == "int4":
         raise ValueError("pool: an ml_dtypes.int4 x holds one value in [-8, 7] per byte; draw it instead")
-    nbytes = int(np.prod(y_shape, dtype=np.int64)) // (1 if kind == "int8" else 2)
+    nbytes = int(np.prod(y_shape, dtype=np.int64)) // (1 if kind in WHOLE_BYTES else 2)
     if pool.size < nbytes:
         raise ValueError(f"pool: expected at least {nbytes} bytes, got {pool.size}")
     raw = pool[:nbytes]
-    if kind == "int8":
-        return raw.reshape(y_shape)
+    if kind in WHOLE_BYTES:
+        return stored_x(kind, raw.view(np.int8).reshape(y_shape))
     words = (*y_shape[:-1], y_shape[-1] // X_GROUP[kind])
     if kind == "int32":
         return raw.view(np.int32).reshape(words)
@@ -225,20 +235,21 @@ def _x_over(kind: str, y_shape: tuple, pool: np.ndarray):
 
 
 def random_inputs(y_shape, kind: str = "int8", *, scale_dtype="float32", per_channel: bool = True,
-                  offset: bool = False, seed: int = 0, pool: np.ndarray | None = None):
+                  offset: bool = False, seed: int = 0, pool: np.ndarray | None = None, scale_shape=None):
     """``(x, scale, offset)`` for a y of ``y_shape``: uniform x of storage ``kind`` (drawn, or a view of the
     random bytes ``pool``), a scale in [0, 0.02) and, with ``offset``, integral offsets in [-4, 4], of size
-    y's last dimension (``per_channel``) or 1, of ``scale_dtype`` (a name or DataType)."""
+    y's last dimension (``per_channel``) or 1, or of ``scale_shape`` if given (per head: ``(y_shape[-2],)``),
+    of ``scale_dtype`` (a name or DataType)."""
     y_shape = tuple(y_shape)
     last = y_shape[-1] if y_shape else 1
-    if kind not in X_KINDS:
-        raise ValueError(f"kind: expected one of {', '.join(X_KINDS)}, got {kind!r}")
+    if kind not in ALL_KINDS:
+        raise ValueError(f"kind: expected one of {', '.join(ALL_KINDS)}, got {kind!r}")
     if last % X_GROUP[kind] or (not y_shape and kind != "int8"):
         raise ValueError(f"y_shape: a y from {kind} x needs a last dimension that is a multiple of "
                          f"{X_GROUP[kind]}, got {y_shape}")
     rng = np.random.default_rng(seed)
     x = stored_x(kind, random_values(kind, y_shape, rng)) if pool is None else _x_over(kind, y_shape, pool)
     dtype = numpy_dtype_of(DTYPE_NAMES[scale_dtype] if isinstance(scale_dtype, str) else scale_dtype)
-    n = last if per_channel else 1
-    scale = (rng.random(n, dtype=np.float32) * np.float32(0.02)).astype(dtype)
-    return x, scale, rng.integers(-4, 5, n).astype(dtype) if offset else None
+    shape = (last if per_channel else 1,) if scale_shape is None else tuple(scale_shape)
+    scale = (rng.random(shape, dtype=np.float32) * np.float32(0.02)).astype(dtype)
+    return x, scale, rng.integers(-4, 5, shape).astype(dtype) if offset else None

@@ -3,7 +3,9 @@
 ``ascend_anti_quant`` validates at once (shapes and dtypes only, no data) and returns a lazy array whose
 blocks are computed by the numpy operator on whatever scheduler is active, a distributed cluster included.
 Blocks may split any axis: a per-channel scale (and offset) becomes a Dask array chunked like y's last
-axis, so each block receives exactly its slice.
+axis, a per-head one (Ascend 950: along x's axis -2) or a multi-dimensional one a Dask array of y's rank chunked
+like y on its one non-1 axis, so each block receives exactly its slice, in a form that means the same to the
+block (a per-head slice travels as ``[1, ..., n, 1]``: a 1-D one could read as per channel in a square block).
 """
 
 from __future__ import annotations
@@ -71,11 +73,25 @@ def ascend_anti_quant(x, scale, offset=None, *, dst_type=1, sqrt_mode=False, pla
     last = tuple(c * ratio for c in x.chunks[-1])
     chunks = (*x.chunks[:-1], last)
     kw = dict(dst_type=dst, sqrt_mode=sqrt_mode, platform=platform, strategy=strategy)
-    if scale.size != 1:  # per channel: 1-D arrays align with x's last axis, block for block
-        scale = da.from_array(scale, chunks=(last,))
-        offset = None if offset is None else da.from_array(offset, chunks=(last,))
+    if scale.size != 1:
+        scale, offset = (None if a is None else _chunked_like(a, chunks) for a in (scale, offset))
     return da.map_blocks(_block, x, scale, offset, chunks=chunks, dtype=numpy_dtype_of(dst),
                          token="ascend_anti_quant", **kw)
+
+
+def _chunked_like(values: np.ndarray, chunks: tuple) -> "da.Array":
+    """A validated multi-value scale (or offset) as a Dask array whose blocks align with y's ``chunks``: 1-D
+    along y's last axis (per channel), else of y's rank with its one non-1 axis (-1, or -2 per head) chunked
+    like y there (docs/spec.md section 8.3.3 says which axis a scale runs along)."""
+    rank = len(chunks)
+    lengths = tuple(sum(c) for c in chunks)
+    if values.ndim == 1 and not (rank > 1 and lengths[-1] != lengths[-2] and values.size == lengths[-2]):
+        return da.from_array(values, chunks=(chunks[-1],))
+    axis = -2 if values.ndim == 1 or values.shape[-2] != 1 else -1
+    full = [1] * rank
+    full[axis] = values.size
+    return da.from_array(values.reshape(full), chunks=tuple(chunks[a] if full[a] != 1 else (1,)
+                                                          for a in range(rank)))
 
 
 def run_on_cluster(address: str, function, items, *args, on_done=None, timeout: float = 30) -> list:

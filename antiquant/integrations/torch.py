@@ -7,8 +7,13 @@ last dimension; offset optional, same dtype and shape as scale; ``dst_dtype`` fl
 non-contiguous tensors accepted. The dtype pairing of x and ``src_dtype`` and the refusal of a 0-d int32 x
 follow op-plugin's ``npu_anti_quant`` (op_api), which widens the int32 output's last axis 8 times.
 
-Tensors cross to numpy as views of the same memory (bfloat16 through an int16 view, since numpy has no
-bfloat16 of its own), and the result is written into a preallocated torch tensor through a numpy view.
+On an Ascend 950 platform (``platform="Ascend950PR"``, a keyword of ours: torch_npu takes the device's) x may
+also be ``torch.float8_e4m3fn`` or ``torch.float8_e5m2`` (``src_dtype`` None or x's own dtype), with the
+scale rules of docs/spec.md section 8.2: a FLOAT scale, per tensor, per channel or per head.
+
+Tensors cross to numpy as views of the same memory (bfloat16 and the 8-bit floats through an integer view,
+since numpy has no such dtypes of its own), and the result is written into a preallocated torch tensor through
+a numpy view.
 """
 
 from __future__ import annotations
@@ -27,8 +32,14 @@ from ..core.dtypes import DST_TYPES, NAMES, AclnnError, Status
 __all__ = ["npu_anti_quant"]
 
 _DST = {getattr(torch, NAMES[dt].name): dt for dt in DST_TYPES}  # torch.float16 -> FLOAT16, torch.bfloat16 -> BF16
-# x dtype -> the src_dtype torch_npu pairs with it (None is always accepted)
-_SRC = {torch.int8: torch.int8, torch.int32: torch.quint4x2}
+# x dtype -> the src_dtype torch_npu pairs with it (None is always accepted); the 8-bit floats pair with
+# themselves (antiquant's choice, docs/spec.md section 9: torch_npu documents no 8-bit float x yet).
+_SRC = {torch.int8: torch.int8, torch.int32: torch.quint4x2,
+        torch.float8_e4m3fn: torch.float8_e4m3fn, torch.float8_e5m2: torch.float8_e5m2}
+# torch dtypes numpy lacks -> (the integer dtype a tensor is viewed as, the numpy dtype its bytes are read as)
+_REREAD = {torch.bfloat16: (torch.int16, ml_dtypes.bfloat16),
+           torch.float8_e4m3fn: (torch.uint8, ml_dtypes.float8_e4m3fn),
+           torch.float8_e5m2: (torch.uint8, ml_dtypes.float8_e5m2)}
 
 
 def _invalid(message: str) -> AclnnError:
@@ -36,22 +47,24 @@ def _invalid(message: str) -> AclnnError:
 
 
 def _as_numpy(name: str, t) -> np.ndarray:
-    """A numpy view of a CPU tensor (strides kept); bfloat16 is re-read as ml_dtypes.bfloat16."""
+    """A numpy view of a CPU tensor (strides kept); bfloat16 and the 8-bit floats re-read as ml_dtypes'."""
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
     if t.device.type != "cpu":
         raise TypeError(f"{name}: expected a CPU tensor, got one on {t.device}")
     t = t.detach()
-    if t.dtype == torch.bfloat16:
-        return t.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+    if t.dtype in _REREAD:
+        view, reread = _REREAD[t.dtype]
+        return t.view(view).numpy().view(reread)
     try:
         return t.numpy()
     except (TypeError, RuntimeError):
-        raise _invalid(f"{name}: expected int8, int32, float32 or bfloat16, got {t.dtype}") from None
+        raise _invalid(f"{name}: expected int8, int32, float8, float32 or bfloat16, got {t.dtype}") from None
 
 
-def npu_anti_quant(x, scale, *, offset=None, dst_dtype=None, src_dtype=None):
-    """``quant((x + offset) * scale)`` into a new float16/bfloat16 tensor, bit-exact with the NPU operator.
+def npu_anti_quant(x, scale, *, offset=None, dst_dtype=None, src_dtype=None, platform="Ascend910B"):
+    """``quant((x + offset) * scale)`` into a new float16/bfloat16 tensor, bit-exact with the NPU operator on
+    ``platform`` (a name or ``antiquant.platforms.Platform``).
 
     Raises ``AclnnError`` (``.status``, CANN's code) where the operator would refuse the call, TypeError for
     something that is not a CPU tensor.
@@ -60,7 +73,8 @@ def npu_anti_quant(x, scale, *, offset=None, dst_dtype=None, src_dtype=None):
         name = "x" if x is None else "scale"
         raise AclnnError(Status.ACLNN_ERR_PARAM_NULLPTR, f"{name}: expected a tensor, got None")
     if isinstance(x, torch.Tensor) and x.dtype not in _SRC:
-        raise _invalid(f"x: expected dtype torch.int8 or torch.int32 (8 int4 per value), got {x.dtype}")
+        raise _invalid(f"x: expected dtype torch.int8, torch.int32 (8 int4 per value), or on Ascend 950 "
+                       f"torch.float8_e4m3fn / torch.float8_e5m2, got {x.dtype}")
     xa = _as_numpy("x", x)
     if src_dtype is not None and src_dtype != _SRC[x.dtype]:
         raise _invalid(f"src_dtype: expected {_SRC[x.dtype]} (or None) for x of dtype {x.dtype}, got {src_dtype}")
@@ -73,5 +87,5 @@ def npu_anti_quant(x, scale, *, offset=None, dst_dtype=None, src_dtype=None):
     oa = None if offset is None else _as_numpy("offset", offset)
     shape = (*x.shape[:-1], x.shape[-1] * 8) if x.dtype == torch.int32 else tuple(x.shape)
     out = torch.empty(shape, dtype=dst)
-    ascend_anti_quant(xa, sa, oa, dst_type=_DST[dst], out=_as_numpy("out", out))
+    ascend_anti_quant(xa, sa, oa, dst_type=_DST[dst], out=_as_numpy("out", out), platform=platform)
     return out

@@ -89,3 +89,30 @@ def test_convert_spreads_shards_over_the_cluster(cluster, tmp_path, capsys):
     assert files == sorted(p.name for p in (tmp_path / "there").iterdir()) and len(files) == 3
     for name in files:
         assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "there" / name).read_bytes()
+
+
+# -- Ascend 950: 8-bit float x, per-head and multi-dimensional scales -----------------------------------------
+
+E4M3 = RNG.integers(0, 256, (6, 10, 12), dtype=np.uint8).view(ml_dtypes.float8_e4m3fn)  # every code class
+HEAD_SCALE = (RNG.random(10) * 0.1).astype(np.float32)
+HEAD_OFFSET = RNG.normal(0, 3, 10).astype(np.float32)
+
+
+@pytest.mark.parametrize("scale,offset", [
+    (HEAD_SCALE, HEAD_OFFSET),                                  # [x[-2]]: per head
+    (HEAD_SCALE.reshape(1, 10, 1), HEAD_OFFSET.reshape(1, 10, 1)),   # multi-dim, per head
+    (SCALE[48][:12].reshape(1, 1, 12), None),                   # multi-dim, per channel
+], ids=["per-head", "per-head-3d", "per-channel-3d"])
+@pytest.mark.parametrize("chunks", [(6, 10, 12), (2, 3, 12), (3, 4, 5), (1, 6, 6)])
+def test_950_scales_follow_the_blocks(scale, offset, chunks):
+    """Blocks split the head axis too (and make square blocks, where a 1-D slice would read as per channel)."""
+    y = dask_anti_quant(da.from_array(E4M3, chunks=chunks), scale, offset, dst_type=27, platform="Ascend950PR")
+    want = ascend_anti_quant(E4M3, scale, offset, dst_type=27, platform="Ascend950PR")
+    assert_same_bits(y.compute(scheduler="threads"), want)
+
+
+def test_950_rules_refused_at_once():
+    with pytest.raises(AclnnError, match="FLOAT scale"):
+        dask_anti_quant(da.from_array(E4M3), HEAD_SCALE.astype(ml_dtypes.bfloat16), platform="Ascend950PR")
+    with pytest.raises(AclnnError, match="x: expected dtype"):
+        dask_anti_quant(da.from_array(E4M3), HEAD_SCALE)            # Ascend910B: no 8-bit float x

@@ -130,3 +130,36 @@ def test_missing_torch_names_the_extra(monkeypatch):
     monkeypatch.delitem(sys.modules, "antiquant.integrations.torch")
     with pytest.raises(ImportError, match=r"pip install 'antiquant\[torch\]'"):
         importlib.import_module("antiquant.torch")
+
+
+# -- Ascend 950: FLOAT8 x ---------------------------------------------------------------------------------------
+
+FLOAT8 = {torch.float8_e4m3fn: ml_dtypes.float8_e4m3fn, torch.float8_e5m2: ml_dtypes.float8_e5m2}
+
+
+@pytest.mark.parametrize("dtype", FLOAT8, ids=str)
+@pytest.mark.parametrize("dst", [torch.float16, torch.bfloat16], ids=str)
+@pytest.mark.parametrize("scale_shape", [(1,), (16,), (8,)], ids=["per-tensor", "per-channel", "per-head"])
+def test_float8_x_on_950(dtype, dst, scale_shape):
+    """Every code of the format (NaN and Inf too) against the numpy API on the same bytes."""
+    codes = torch.arange(256, dtype=torch.int32).to(torch.uint8).repeat(4)[:4 * 8 * 16].reshape(4, 8, 16)
+    x = codes.view(dtype)
+    scale = torch.rand(scale_shape, generator=torch.Generator().manual_seed(1))
+    offset = torch.randn(scale_shape, generator=torch.Generator().manual_seed(2))
+    got = npu_anti_quant(x, scale, offset=offset, dst_dtype=dst, platform="Ascend950PR")
+    want = ascend_anti_quant(codes.numpy().view(FLOAT8[dtype]), scale.numpy(), offset.numpy(),
+                             dst_type=27 if dst == torch.bfloat16 else 1, platform="Ascend950PR")
+    assert got.dtype == dst and tuple(got.shape) == (4, 8, 16)
+    assert_same_bits(as_numpy(got), want)
+
+
+def test_float8_x_pairs_with_its_own_src_dtype():
+    x = torch.zeros(4, 16, dtype=torch.float8_e5m2)
+    scale = torch.ones(16)
+    npu_anti_quant(x, scale, src_dtype=torch.float8_e5m2, platform="Ascend950PR")
+    with pytest.raises(AclnnError, match="src_dtype"):
+        npu_anti_quant(x, scale, src_dtype=torch.int8, platform="Ascend950PR")
+    with pytest.raises(AclnnError, match="x: expected dtype in"):
+        npu_anti_quant(x, scale)                                    # Ascend910B: no 8-bit float x
+    with pytest.raises(AclnnError, match="FLOAT scale"):
+        npu_anti_quant(x, scale.to(torch.bfloat16), platform="Ascend950PR")
