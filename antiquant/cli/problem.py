@@ -136,8 +136,9 @@ class Experiment:
                            strategy=strategy)
 
     def describe(self) -> str:
-        shape = "x".join(map(str, self.scale_shape))
-        scale = f"{self.scale_kind} {self.scale_dtype} scale [{shape}]"
+        scale = f"{self.scale_kind} {self.scale_dtype} scale"
+        if len(self.scale_shape) > 1:
+            scale += f" of shape {'x'.join(map(str, self.scale_shape))}"
         extras = "".join((" + offset" if self.offset else "", ", sqrt mode" if self.sqrt_mode else ""))
         return (f"{'x'.join(map(str, self.shape))} {self.x_dtype} -> {self.dst}, {scale}{extras}, "
                 f"on {self.profile.name}")
