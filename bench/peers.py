@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from antiquant.core.dtypes import NAMES, DataType
+from antiquant.core.dtypes import FLOAT8_TYPES, NAMES, RAW_HIFLOAT8, DataType, datatype_of
 from antiquant.core.reference import first_difference
 
 from .cases import Inputs
@@ -64,22 +64,24 @@ class Antiquant(Impl):
 
     def bind(self, inputs: Inputs, variant: str) -> Bound:
         from antiquant import ascend_anti_quant
-        x, s, o, dst = inputs.x, inputs.scale, inputs.offset, inputs.dst_code
+        x, s, o, dst, where = inputs.x, inputs.scale, inputs.offset, inputs.dst_code, inputs.platform
         if variant == "out":
             out = inputs.empty_out()
-            return Bound(lambda: ascend_anti_quant(x, s, o, dst_type=dst, out=out), _numpy_bits)
+            return Bound(lambda: ascend_anti_quant(x, s, o, dst_type=dst, out=out, platform=where), _numpy_bits)
         if variant == "alloc-kept":
             kept = []
 
             def call():
-                kept[:] = [ascend_anti_quant(x, s, o, dst_type=dst)]  # the previous result lives until now
+                # the previous result lives until now
+                kept[:] = [ascend_anti_quant(x, s, o, dst_type=dst, platform=where)]
                 return kept[0]
             return Bound(call, _numpy_bits)
-        return Bound(lambda: ascend_anti_quant(x, s, o, dst_type=dst), _numpy_bits)
+        return Bound(lambda: ascend_anti_quant(x, s, o, dst_type=dst, platform=where), _numpy_bits)
 
 
 def numpy_dequant(x: np.ndarray, scale: np.ndarray, offset: np.ndarray | None, dst: np.dtype) -> np.ndarray:
-    """The obvious numpy + ml_dtypes code: unpack int4 by shift and mask, widen, add, multiply, cast."""
+    """The obvious numpy + ml_dtypes code: unpack int4 by shift and mask, widen (ml_dtypes / en_dtypes decode
+    the 8-bit floats), add, multiply, cast."""
     if x.dtype == np.int32:
         nibbles = (x[..., None] >> _SHIFTS) & 15
         x = ((nibbles ^ 8) - 8).reshape(*x.shape[:-1], x.shape[-1] * 8)
@@ -94,7 +96,9 @@ class NumpyPeer(Impl):
     key = "numpy"
 
     def bind(self, inputs: Inputs, variant: str) -> Bound:
-        x, s, o, dst = inputs.x, inputs.scale, inputs.offset, inputs.dst_dtype
+        if inputs.x.dtype == RAW_HIFLOAT8:
+            raise ImportError("numpy has no HiFloat8 decode without en_dtypes (pip install -e '.[hif8]')")
+        (s, o), x, dst = inputs.broadcast_scale(), inputs.x, inputs.dst_dtype
         return Bound(lambda: numpy_dequant(x, s, o, dst), _numpy_bits)
 
 
@@ -126,11 +130,24 @@ def _torch_bits(y) -> np.ndarray:
     return y.view(_torch().int16).numpy().view(np.uint16)
 
 
+def _torch_x(x: np.ndarray):
+    """x as a torch tensor: the 8-bit floats through their bytes (numpy has no such dtypes for torch)."""
+    torch = _torch()
+    code = datatype_of(x.dtype)
+    if code in FLOAT8_TYPES:
+        name = NAMES[code].name
+        if not hasattr(torch, name):
+            raise TypeError(f"torch has no {name} dtype")
+        return torch.from_numpy(x.view(np.uint8)).view(getattr(torch, name))
+    return torch.from_numpy(x)
+
+
 def _torch_args(inputs: Inputs):
     torch = _torch()
-    offset = None if inputs.offset is None else torch.from_numpy(inputs.offset)
+    scale, offset = inputs.broadcast_scale()
+    offset = None if offset is None else torch.from_numpy(offset)
     dst = getattr(torch, NAMES[DataType(inputs.dst_code)].name)
-    return torch.from_numpy(inputs.x), torch.from_numpy(inputs.scale), offset, dst
+    return _torch_x(inputs.x), torch.from_numpy(scale), offset, dst
 
 
 class TorchEager(Impl):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cases import ALL_CASES, X_BYTES, Case, Inputs, make_inputs, random_pool, shape_for
+from .cases import ALL_CASES, ARCH35_CASES, X_BYTES, Case, Inputs, make_inputs, random_pool, shape_for
 from .ceiling import copy_buffers, streaming_widen_copy, widen_copy
 from .machine import OtherLoad, describe, l3_bytes, versions
 from .peers import PEERS, Antiquant, Impl, mismatch
@@ -36,6 +36,9 @@ LLM_SHAPES = ((4096, 11008, "int8"), (4096, 11008, "int4"), (11008, 4096, "int8"
               (8192, 28672, "int4"))
 # The four dtype paths with the most work per element: peers are measured on these at DRAM size.
 HEAVY = tuple(c for c in ALL_CASES if c.per_channel and c.offset)
+DRAM_CASES = ALL_CASES + ARCH35_CASES
+# Ascend 950's per-channel 8-bit float paths to bf16, against numpy + ml_dtypes doing the same decode and scale
+ARCH35_HEAVY = tuple(c for c in ARCH35_CASES if c.per_channel and not c.per_head and c.dst == "bf16")
 BF16_HEAVY = tuple(c for c in HEAVY if c.dst == "bf16")  # int8 and int4 -> bf16: LLM, row and sweep cases
 CHECK_ELEMENTS = 1 << 20  # antiquant's output checked against the reference on this many leading elements
 
@@ -49,7 +52,7 @@ class Config:
     stream_bytes: int = 800 * MB                   # traffic per case on "DRAM-sized" streams
     stream_cols: int = 16384
     rounds: int = 7                                # interleaved rounds (copy, then every case) per thread count
-    dram_peer_cases: tuple[Case, ...] = HEAVY
+    dram_peer_cases: tuple[Case, ...] = HEAVY + ARCH35_HEAVY
     llm_shapes: tuple[tuple[int, int, str], ...] = LLM_SHAPES
     row_cols: int = 16384
     sweep_bytes: tuple[int, ...] = tuple(KiB * 4**k for k in range(11))  # 1 KiB .. 1 GiB of traffic
@@ -89,7 +92,7 @@ def preset(name: str, thread_counts: tuple[int, ...] | None = None) -> Config:
                       fresh_cases=BF16_HEAVY[:1], min_time=0.05, max_time=1.0)
     if name == "tiny":
         return Config("tiny", counts, stream_bytes=3 * MB, stream_cols=1024, rounds=2,
-                      dram_peer_cases=BF16_HEAVY, llm_shapes=((64, 256, "int8"), (64, 256, "int4")),
+                      dram_peer_cases=BF16_HEAVY + ARCH35_HEAVY[-1:], llm_shapes=((64, 256, "int8"), (64, 256, "int4")),
                       row_cols=512, sweep_bytes=(KiB, 64 * KiB), sweep_peer_max_bytes=64 * KiB,
                       fresh_cases=BF16_HEAVY[:1], min_time=0.0, max_time=0.05)
     raise ValueError(f"preset: expected 'full', 'quick' or 'tiny', got {name!r}")
@@ -100,7 +103,8 @@ def _log(message: str) -> None:
 
 
 def _rows_for(case: Case, traffic: int, cols: int) -> int:
-    return max(1, -(-traffic // case.traffic(cols)))
+    rows = max(1, -(-traffic // case.traffic(cols)))
+    return rows + 1 if case.per_head and rows == cols else rows    # a square y would read it per channel
 
 
 def _gbps(record: dict) -> str:
@@ -127,7 +131,10 @@ class Run:
         """antiquant's output on the leading rows equals ``antiquant.reference`` bit for bit."""
         from antiquant import reference
         rows = max(1, min(inputs.y_shape[0], CHECK_ELEMENTS // inputs.y_shape[1]))
-        expected = reference.anti_quant(inputs.x[:rows], inputs.scale, inputs.offset, dst_type=inputs.dst_code)
+        scale, offset = inputs.broadcast_scale()
+        if inputs.case.per_head:        # the leading rows' own scales
+            scale, offset = scale[:rows], None if offset is None else offset[:rows]
+        expected = reference.anti_quant(inputs.x[:rows], scale, offset, dst_type=inputs.dst_code)
         problem = mismatch(bits[:rows], expected.view(np.uint16), inputs.case.dst)
         if problem:
             self.notes.append(f"antiquant on {inputs.case.label} {inputs.y_shape}: differs from the reference: "
@@ -208,7 +215,7 @@ class Run:
         """Every case on a DRAM-sized stream, interleaved round by round with the copy ceiling (and the same
         copy with streaming stores, reported beside it)."""
         cfg = self.config
-        shapes = {c: (_rows_for(c, cfg.stream_bytes, cfg.stream_cols), cfg.stream_cols) for c in ALL_CASES}
+        shapes = {c: (_rows_for(c, cfg.stream_bytes, cfg.stream_cols), cfg.stream_cols) for c in DRAM_CASES}
         x_bytes = max(int(r * n * X_BYTES[c.source]) for c, (r, n) in shapes.items())
         elements = max(r * c for r, c in shapes.values())
         pool = random_pool(max(x_bytes, cfg.stream_bytes // 3 + 1))
@@ -379,8 +386,8 @@ class Run:
 
 def _ours_into(inputs: Inputs, out: np.ndarray):
     from antiquant import ascend_anti_quant
-    x, s, o, dst = inputs.x, inputs.scale, inputs.offset, inputs.dst_code
-    return lambda: ascend_anti_quant(x, s, o, dst_type=dst, out=out)
+    x, s, o, dst, where = inputs.x, inputs.scale, inputs.offset, inputs.dst_code, inputs.platform
+    return lambda: ascend_anti_quant(x, s, o, dst_type=dst, out=out, platform=where)
 
 
 def _two_phase_calls(inputs: Inputs) -> dict:

@@ -16,8 +16,9 @@ import numpy as np
 from .dtypes import DTYPE_NAMES, DataType, dst_type_code, numpy_dtype_of, pack_int4, unpack_int4
 from .tensor import AclTensor
 
-__all__ = ["int_values", "x_values", "broadcast_scale", "hifloat8_values", "float8_values", "QUIET_NAN_BITS", "anti_quant", "same_bits",
-           "first_difference", "FLOAT8_KINDS", "X_KINDS", "ALL_KINDS", "X_GROUP", "random_values", "stored_x", "random_inputs"]
+__all__ = ["int_values", "x_values", "broadcast_scale", "hifloat8_values", "float8_values", "QUIET_NAN_BITS",
+           "anti_quant", "same_bits", "first_difference", "FLOAT8_KINDS", "X_KINDS", "ALL_KINDS", "X_GROUP",
+           "random_values", "stored_x", "random_inputs"]
 
 
 def int_values(x) -> np.ndarray:

@@ -1,6 +1,7 @@
 """The rules of Ascend 950 (arch35, "regbase") for dtypes and shapes (docs/spec.md section 8.2), in upstream's
-order: op_api's dtype lists (``common.check_dtypes``, as on arch22), attribute and shape checks, then, for a non-empty x, the scale-shape checks CANN's arch35
-tiling makes (T1-T4 of section 8.2.2) plus the extent check upstream lacks (decision 2 of section 9).
+order: op_api's dtype lists (``common.check_dtypes``, as on arch22), attribute and shape checks, then, for a
+non-empty x, the scale-shape checks CANN's arch35 tiling makes (T1-T4 of section 8.2.2) plus the extent check
+upstream lacks (decision 2 of section 9).
 
 Every refusal is ACLNN_ERR_PARAM_INVALID (161002), also the tiling-stage ones that CANN's runtime reports as
 561103 from phase 1 (decision 1 of section 9): the documented code for every parameter error.

@@ -11,8 +11,8 @@ from ..dtypes import DST_TYPES, AclnnError, DataType, Status, datatype_of
 from ..platforms import Platform
 from ..tensor import AclTensor
 
-__all__ = ["invalid", "dtype_names", "check_present", "check_tensors_are_tensors", "check_dtypes", "check_attributes",
-           "expected_y_shape", "check_layout", "check_apart", "check_no_alias", "overlaps"]
+__all__ = ["invalid", "dtype_names", "check_present", "check_tensors_are_tensors", "check_dtypes",
+           "check_attributes", "expected_y_shape", "check_layout", "check_apart", "check_no_alias", "overlaps"]
 
 
 def invalid(message: str) -> AclnnError:
