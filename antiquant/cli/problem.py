@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
+
 from .. import tiling
 from ..core import dtypes, platforms, reference
 
@@ -109,7 +111,24 @@ class Experiment:
                              f"of 8, got {exp.shape[-1]}")
         if exp.x_dtype == "int4" and exp.shape[-1] % 2:
             raise ValueError(f"shape: int4 x needs an even last size, got {exp.shape[-1]}")
+        exp.check()
         return exp
+
+    def check(self) -> None:
+        """The operator's own rules for this problem (``core.validation`` on data-less stand-ins): a scale
+        shape the platform refuses is refused here, before planning."""
+        from ..core.tensor import AclTensor
+        from ..core.validation import check_description
+
+        def shadow(datatype, shape):
+            return AclTensor.from_numpy(np.broadcast_to(np.zeros((), dtypes.numpy_dtype_of(datatype)), shape))
+        x, y = shadow(X_DTYPES[self.x_dtype], self.x_shape), shadow(DST_TYPES[self.dst], self.shape)
+        scale = shadow(SCALE_DTYPES[self.scale_dtype], self.scale_shape)
+        try:
+            check_description(x, scale, scale if self.offset else None, DST_TYPES[self.dst], self.sqrt_mode, y,
+                              self.profile)
+        except dtypes.AclnnError as err:
+            raise ValueError(f"{err.args[0]} ({self.profile.name} refuses this problem)") from None
 
     @property
     def x_shape(self) -> tuple[int, ...]:

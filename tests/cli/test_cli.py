@@ -134,3 +134,50 @@ def test_closed_pipe_is_not_an_error(monkeypatch, capsys):
     monkeypatch.setattr("sys.stdout", ClosedPipe())
     assert cli.main(["plan", "64x512"]) == 0
     assert "error" not in capsys.readouterr().err
+
+
+# -- Ascend 950 ------------------------------------------------------------------------------------------------
+
+def test_plan_on_950_per_head_matches_the_library(capsys):
+    code, out, err = run(capsys, "plan", "64x8x256", "--platform", "Ascend950PR", "--x-dtype", "hifloat8",
+                         "--per-head", "--offset", "--json")
+    assert code == 0 and not err
+    data = json.loads(out)
+    plan = tiling.plan((64, 8, 256), x_dtype="hifloat8", scale_shape=(8,), scale_dtype="float32", has_offset=True,
+                       dst_type="float16", sqrt_mode=False, platform="Ascend950PR")
+    assert data["tiling_data"] == dict(plan.tiling_data) and data["tiling_key"] == plan.tiling_key
+    assert data["tiling_key"] % 8 == tiling.RegbaseMode.PER_HEAD and data["tiling_key"] & 8   # with offset
+    assert "per-head float32 scale" in data["problem"] and len(bytes.fromhex(data["tiling_bytes"])) == 12 * 8
+
+
+def test_plan_text_names_arch35_modes(capsys):
+    code, out, _ = run(capsys, "plan", "64x8x256", "--platform", "Ascend950PR", "--scale-shape", "1x8x1")
+    assert code == 0 and "(PER_HEAD" in out and "12 x int64" in out
+    code, out, _ = run(capsys, "plan", "64x4096", "--platform", "Ascend950PR", "--x-dtype", "float8_e4m3fn")
+    assert code == 0 and "(PER_CHANNEL" in out
+
+
+@pytest.mark.parametrize("x_dtype", ["hifloat8", "float8_e5m2", "float8_e4m3fn", "int4"])
+def test_sweep_on_950_runs_bit_exact(capsys, x_dtype):
+    code, out, err = run(capsys, "sweep", "6x4x64", "--platform", "Ascend950PR", "--x-dtype", x_dtype,
+                         "--per-head", "--offset", "--repeat", "1", "--json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert rows and all(r["exact_fused"] and r["exact_ub"] for r in rows if "error" not in r)
+
+
+def test_sim_on_950(capsys, tmp_path):
+    trace = tmp_path / "t.json"
+    code, out, err = run(capsys, "sim", "1024x4096", "--platform", "Ascend950DT", "--x-dtype", "float8_e5m2",
+                         "--trace", str(trace))
+    assert code == 0 and not err and json.loads(trace.read_text())["traceEvents"]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["plan", "64x64", "--x-dtype", "hifloat8"], "--x-dtype: Ascend910B supports int8, int4, int32"),
+    (["plan", "64", "--platform", "Ascend950PR", "--per-head"], "--per-head: a per-head scale runs along"),
+    (["plan", "64x64", "--platform", "Ascend950PR", "--scale-shape", "0"], "--scale-shape: expected 1 to 8"),
+])
+def test_950_user_errors(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
