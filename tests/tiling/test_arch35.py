@@ -13,7 +13,7 @@ import pytest
 from hypothesis import assume, given, strategies as st
 
 from antiquant.core.dtypes import DataType
-from antiquant.tiling import TilePlan, arch35, tiles
+from antiquant.tiling import ScaleUse, TilePlan, arch35, tiles
 from antiquant.tiling.arch35 import TILING_FIELDS
 from antiquant.tiling.problem import Problem, RegbaseMode as M
 from inputs import assert_tiles_cover
@@ -238,7 +238,7 @@ def test_mode_selection_and_shape_merge():
     for scale in ((1, 3, 1), (3,)):
         t = tiling((2, 3, 1), scale)
         assert (t.mode, t.tiling_key, shown(t)) == (3, 11, (2, 2, 3, 1, 0, 1, 1, 1, 1, 3))
-        assert t.scale == arch35.ScaleUse("columns", 3)
+        assert t.scale == ScaleUse("columns", 3)
     assert arch35.select_mode((4, 2, 8), (1, 1, 8)) == M.PER_CHANNEL
     assert arch35.select_mode((4, 2, 8), (1, 1, 1)) == M.PER_TENSOR
     assert arch35.merge_input_shape((2, 3, 4, 5), M.PER_HEAD) == (M.PER_HEAD, (6, 4, 5))
@@ -290,7 +290,7 @@ def test_problem_entry_points_and_a_tile_plan_of_the_view():
     assert arch35.host_tiling(Problem((2, 64, 256), DataType.INT8, 64, DataType.FLOAT, True, F16, False),
                               UT_UB, UT_CORES)[1] == fields
     plan = TilePlan("cann", "ascend950-ut", t.tiling_key, t.mode, t.block_dim, t.workspace_size, t.tiling_data,
-                    grids=t.grids, ub_map=t.ub_map, view=t.view)
+                    grids=t.grids, ub_map=t.ub_map, view=t.view, scale=t.scale)
     assert plan.dims == (128, 256) and plan.to_bytes() == t.to_bytes() and plan.num_tiles == len(t.tile_table)
     assert_tiles_cover(plan)
     empty = Problem((3, 0), DataType.INT8, 1, DataType.FLOAT, False, F16, False)
