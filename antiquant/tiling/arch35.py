@@ -12,7 +12,7 @@ core's tiles (``kernel_grids``), the scale element a view element uses (``scale_
 For every non-empty shape, core count and UB size the upstream plan covers the tensor exactly (GetCoreNum
 makes every tail at least 1, so CANN's "tail 0 -> blockFactor" never fires) and fits its UB
 (tests/tiling/test_arch35.py checks both as properties). ``corrections`` makes the one change the kernels
-need: an even baseLen for int4 x, which CANN's plan misses only under about 7.7 KB of UB. Unlike arch22 the
+need: an even baseLen for int4 x, which CANN's plan misses only under 4,842 bytes of UB. Unlike arch22 the
 cann plan takes no ``buffers``: the kernels' queues are fixed at ``bufferNum_ = 2`` (our experiments may vary
 it, ``kernel_ub_map``).
 """
@@ -527,8 +527,9 @@ def corrections(fields: dict, p: Problem) -> tuple[dict, tuple[str, ...]]:
 
     - Half a byte: an int4 x (INT32's INT4 view too) is copied in packed pairs (``PACKED_X``), so its tiles
       must start and end on even columns. CANN's baseLen is a multiple of CACHE_LINE or the (even) last axis,
-      except where it is the unaligned CalcMaxBaseLen (an NDDMA row longer than that, baseN 1), which can be
-      odd only under 7,680 bytes of UB (ubSize - 2048 < 256 * 22). We round it down to even.
+      except where it is the unaligned CalcMaxBaseLen (an NDDMA row longer than that, baseN 1): odd only when
+      that is below 127 (the row is shorter than LAST_DIM_NUM), under 4,842 bytes of UB (ubSize - 2048 < 127 *
+      22, 22 the largest bytes per element). We round it down to even.
     """
     fields, notes = dict(fields), []
     if p.x_dtype in PACKED_X and fields["baseLen"] % PACKED_PAIR:

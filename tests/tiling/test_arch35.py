@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, strategies as st
 
+from antiquant import platforms
+from antiquant import tiling as antiquant_tiling
 from antiquant.core.dtypes import DataType
 from antiquant.tiling import ScaleUse, TilePlan, arch35, tiles
 from antiquant.tiling.arch35 import TILING_FIELDS
@@ -71,6 +73,24 @@ def test_worked_plans_of_the_spec(row):
     assert t.tiling_data["hasOffset"] == int(offset) and t.tiling_data["sqrtMode"] == 0
     assert t.block_dim == UT_CORES and t.workspace_size == 16 * 1024 * 1024
     assert_tiles_cover(t)
+
+
+UT_PLATFORM = platforms.get("Ascend950PR").with_overrides(vector_cores=UT_CORES, ub_bytes=UT_UB)
+
+
+@pytest.mark.parametrize("row", WORKED, ids=[r[0] for r in WORKED])
+def test_worked_plans_through_tiling_plan(row):
+    # The same rows planned as a user does: x dtype by name, the scale's shape, the UT platform as overrides.
+    label, x, scale, scale_bytes, offset, y, mode, key, want = row
+    plan = antiquant_tiling.plan(x, x_dtype=label.split()[0].lower(), scale_shape=scale,
+                                 scale_dtype="float32" if scale_bytes == F32_BYTES else "bfloat16", has_offset=offset,
+                                 dst_type=y, sqrt_mode=False, platform=UT_PLATFORM)
+    t = tiling(x, scale, scale_bytes, offset, y)
+    assert (plan.mode, plan.tiling_key, shown(plan)) == (mode, key, want) and not plan.notes
+    assert plan.to_bytes() == t.to_bytes() and plan.block_dim == UT_CORES and plan.workspace_size == 16 << 20
+    assert (plan.dims, plan.scale, plan.ub_map) == (t.view, t.scale, t.ub_map)
+    assert plan.tile_table.tolist() == t.tile_table.tolist()
+    assert_tiles_cover(plan)
 
 
 def test_kernel_ut_tiling_data_bytes():
