@@ -10,18 +10,12 @@ from hypothesis import given, strategies as st
 
 from antiquant import sim, tiling
 from antiquant.tiling import Strategy
+from test_sim import check_invariants, hbm_floor_us
 
 
 def make_plan(x_shape, scale_shape, *, x="int8", offset=True, scale="float32", sqrt=False, strategy="cann"):
     return tiling.plan(x_shape, x_dtype=x, scale_shape=scale_shape, scale_dtype=scale, has_offset=offset,
                        dst_type="bfloat16", sqrt_mode=sqrt, platform="Ascend950PR", strategy=strategy)
-
-
-def hbm_floor_us(plan) -> float:
-    """launch + (x bytes + y bytes) / bandwidth, from the shape and x's bytes per element alone."""
-    n = math.prod(plan.problem.shape)
-    x_bytes = 0.5 if plan.problem.x_dtype.name in ("INT4", "INT32") else 1
-    return plan.profile.launch_us + (x_bytes + 2) * n / plan.profile.hbm_bytes_per_s * 1e6
 
 
 # x shape, scale shape -> the CANN mode on Ascend950PR
@@ -127,7 +121,4 @@ def plans(draw):
 
 @given(plans())
 def test_invariants_on_arch35(plan):
-    one, two, three = (sim.simulate(plan, buffers=b) for b in (1, 2, 3))
-    assert three.total_us <= two.total_us + 1e-9 and two.total_us <= one.total_us + 1e-9
-    for timeline in (one, two, three):
-        assert timeline.total_us >= hbm_floor_us(plan) * (1 - 1e-12)
+    check_invariants(plan)
