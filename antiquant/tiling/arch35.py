@@ -372,17 +372,18 @@ def _block_lengths(f, per_head: bool) -> list[int]:
 
 def _per_head_grids(f) -> list[tuple]:
     """The per-head kernels' split of the ``[dim0 * dim1, dim2]`` view (ParseCoreBlocks, Process). Row bands of
-    baseN never cross a dim0 index (their scale values are contiguous), so blockAxis 0 has a grid per dim0
-    index unless baseN divides dim1."""
+    baseN never cross a dim0 index (their scale values are contiguous), so on blockAxis 0 a core's grid restarts
+    its bands at every dim0 index (a repeat per index) unless baseN divides dim1."""
     dim1, dim2, bf, union = f["dim1"], f["dim2"], f["blockFactor"], f["blockUnion"]
     base_n, base_len = f["baseN"], f["baseLen"]
     out = []
     for core, length in enumerate(_block_lengths(f, True)):
         if f["blockAxis"] == 0:
-            s0 = core * bf
-            starts = [s0] if dim1 % base_n == 0 else range(s0, s0 + length)
-            step = length if dim1 % base_n == 0 else 1
-            out += [tiles.grid(core, s * dim1, (s + step) * dim1, 0, dim2, base_n, base_len) for s in starts]
+            r0 = core * bf * dim1
+            if dim1 % base_n == 0:
+                out.append(tiles.grid(core, r0, r0 + length * dim1, 0, dim2, base_n, base_len))
+            else:
+                out.append(tiles.grid(core, r0, r0 + dim1, 0, dim2, base_n, base_len, reps=length, stride=dim1))
         elif f["blockAxis"] == 1:
             r0 = core // union * dim1 + core % union * bf
             out.append(tiles.grid(core, r0, r0 + length, 0, dim2, base_n, base_len))

@@ -81,7 +81,7 @@ class TilePlan:
         g = np.array(self.grids, tiles.GRID_DTYPE, copy=True).reshape(-1)
         if g.size and (np.diff(g["core"]) < 0).any():
             raise ValueError("tile_table: expected tiles grouped by core in ascending order")
-        if g.size and min(g[k].min() for k in ("nrows", "ncols", "tile_rows", "tile_cols")) < 1:
+        if g.size and min(g[k].min() for k in ("nrows", "ncols", "tile_rows", "tile_cols", "reps")) < 1:
             raise ValueError("tile_table: expected tiles of at least one row and one column")
         object.__setattr__(self, "grids", _frozen(g))
         object.__setattr__(self, "ub_map", tuple(UbRegion(*r) for r in self.ub_map))

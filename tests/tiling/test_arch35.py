@@ -192,12 +192,25 @@ def test_per_head_axis_0():
 
 def test_per_head_axis_0_row_bands_stop_at_each_head_group():
     # INT8 [96, 40, 256]: axis 0 as above (blockFactor 2, tail 2); N * D' = 10240 > 8832 -> baseN 8832 // 256 = 34.
-    # The kernel walks each s's 40 rows as 34 + 6 (scale values of a band are contiguous): a grid per s.
+    # The kernel walks each s's 40 rows as 34 + 6 (scale values of a band are contiguous): a grid per core,
+    # repeated for each of its 2 s, 40 rows apart.
     t = tiling((96, 40, 256), (40,))
     assert shown(t) == (48, 96, 40, 256, 0, 1, 2, 2, 34, 256)
-    assert len(t.grids) == 96 and t.tile_table[:4].tolist() == [
-        (0, 0, 34, 0, 256), (0, 34, 6, 0, 256), (0, 40, 34, 0, 256), (0, 74, 6, 0, 256)]
+    assert len(t.grids) == 48 and (t.grids["reps"] == 2).all() and (t.grids["stride"] == 40).all()
+    assert t.tile_table[:4].tolist() == [(0, 0, 34, 0, 256), (0, 34, 6, 0, 256), (0, 40, 34, 0, 256),
+                                         (0, 74, 6, 0, 256)]
     assert_tiles_cover(t)
+
+
+def test_huge_per_head_plans_are_arithmetic():
+    # [10**9, 50, 256]: axis 0, cdiv(10**9, 48) = 20833334 s a core; N * D' = 12800 > 8832 -> baseN 34, which
+    # does not divide 50: each core's grid repeats per s (34 + 16 rows), one grid a core, nothing listed.
+    t = tiling((10**9, 50, 256), (50,))
+    assert shown(t)[4:] == (0, 1, 20833334, 10**9 - 20833334 * 47, 34, 256) and len(t.grids) == 48
+    assert tiles.count(t.grids) == 2 * 10**9 and "tile_table" not in vars(t)
+    shares = tiles.per_core(t.grids, 48)
+    assert shares[0] == (2 * 20833334, 20833334 * 50 * 256, (34, 256))
+    assert sum(share.elements for share in shares) == 10**9 * 50 * 256
 
 
 def test_per_head_nddma_axis_1_gathers_rows():

@@ -14,6 +14,7 @@ from antiquant.core.dtypes import DataType
 from antiquant.tiling import RegbaseMode, ScaleUse, Strategy, arch35
 from antiquant.tiling.problem import Problem
 from inputs import assert_tiles_cover
+from test_tiling import assert_grids_say_what_the_table_says
 
 CORES, UB = 48, 253952                  # Ascend950PR's profile
 GROUP = {"int8": 1, "hifloat8": 1, "float8_e5m2": 1, "float8_e4m3fn": 1, "int4": 2, "int32": 8}
@@ -152,7 +153,9 @@ def test_cann_tile_shape_set_by_the_user():
     t = p.tile_table
     assert p.tiling_data["baseN"] == 3 and (t["row0"] // 40 == (t["row0"] + t["nrows"] - 1) // 40).all()
     assert p.region("scale").nbytes == 32 and p.region("x").nbytes == 3 * 256       # 3 * 4 bytes, in a block
+    assert (p.grids["reps"] == 2).all()             # a core's grid, once per head group
     assert_tiles_cover(p)
+    assert_grids_say_what_the_table_says(p)
     # per head, blockAxis 1 ([2, 64, 256]: blockFactor 3 rows a core): baseN at most 3
     assert plan((2, 64, 256), (1, 64, 1), strategy=Strategy("cann", base_n=8)).tiling_data["baseN"] == 3
 
@@ -220,7 +223,7 @@ def test_per_head_experiment_tiles_may_span_head_groups():
 def calls(draw):
     """A call arch35 validation accepts, in every mode (x in elements; INT32 in words), on any cores and UB."""
     x = draw(st.sampled_from(sorted(GROUP)))
-    rank = draw(st.integers(1, 5))
+    rank = draw(st.integers(1, 8))
     shape = [draw(st.sampled_from([1, 2, 3, 5, 33, 64, 127, 128, 129, 1000, 4097])) for _ in range(rank)]
     shape[-1] *= 2 if x == "int4" else 1
     while math.prod(shape) * (8 if x == "int32" else 1) > 1 << 21:
@@ -262,6 +265,7 @@ def test_every_arch35_plan_covers_its_view_once_fits_and_holds_its_scale(call):
     assume(p.num_tiles <= 200_000)
     # each element once; int4 (and INT32's int4 view) tiles on whole bytes, INT32 on whole words
     assert_tiles_cover(p, GROUP[call["x"]])
+    assert_grids_say_what_the_table_says(p)
     assert p.ub_bytes <= p.ub_budget and all(r.slots == p.buffers for r in p.ub_map)
     assert_scale_regions_hold_every_tile(p)
     assert list(p.tiling_data) == list(arch35.TILING_FIELDS) and p.block_dim == call["platform"].vector_cores

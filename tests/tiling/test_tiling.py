@@ -368,6 +368,16 @@ def problems(draw):
     return x_shape, kwargs, platform, strategy
 
 
+def assert_grids_say_what_the_table_says(plan):
+    """Tile count and each core's tiles, elements and largest tile, from the grids alone, are the table's."""
+    table = plan.tile_table
+    assert plan.num_tiles == len(table)
+    for c, share in enumerate(plan.per_core()):
+        t = table[plan.core_offsets[c]:plan.core_offsets[c + 1]]
+        big = t[np.argmax(t["nrows"] * t["ncols"])] if len(t) else dict(nrows=0, ncols=0)
+        assert share == (len(t), int((t["nrows"] * t["ncols"]).sum()), (big["nrows"], big["ncols"]))
+
+
 @given(problems())
 def test_every_plan_covers_each_element_once_and_fits_ub(case):
     x_shape, kwargs, platform, strategy = case
@@ -383,12 +393,7 @@ def test_every_plan_covers_each_element_once_and_fits_ub(case):
     table, (dim0, dim1) = plan.tile_table, plan.dims
     assert dim0 * dim1 == plan.problem.numel
     assert (coverage(plan) == 1).all()
-    # what the grids say without the table is what the table says
-    assert plan.num_tiles == len(table)
-    for c, share in enumerate(plan.per_core()):
-        t = table[plan.core_offsets[c]:plan.core_offsets[c + 1]]
-        big = t[np.argmax(t["nrows"] * t["ncols"])] if len(t) else dict(nrows=0, ncols=0)
-        assert share == (len(t), int((t["nrows"] * t["ncols"]).sum()), (big["nrows"], big["ncols"]))
+    assert_grids_say_what_the_table_says(plan)
     assert plan.ub_bytes <= plan.ub_budget <= platforms.get(platform).ub_bytes
     # the first numCore cores have work, the rest of the launch none (arch22 launches numCore, arch35 every core);
     # tiles are grouped by core, and none is empty
