@@ -4,21 +4,28 @@ Every figure comes from the plan's platform profile (``Platform.sources`` says w
 be overridden per call: ``simulate(plan, hbm_bytes_per_s=0.8e12)``. The model:
 
 - All cores start after ``launch_us``. A core runs its tiles in order through three pipes: MTE2 (copy-in of
-  x and, when a tile's columns change, of its scale/offset), VECTOR, MTE3 (copy-out of y).
+  x and, when a tile's scale/offset values change, of those), VECTOR, MTE3 (copy-out of y). Launched cores
+  without tiles (arch35 launches every vector core; those from numCore on return at once) finish at the launch.
 - With ``buffers`` B, tile i's copy-in waits for x slot i % B (the vector pass of tile i-B); its vector pass
   waits for its copy-in, the previous vector pass and y slot i % B (the copy-out of tile i-B); its copy-out
   waits for its vector pass and the previous copy-out.
 - A transfer takes ``transfer_latency_us`` per copy plus bytes / rate. For x and y the rate is the core's
-  MTE rate or, if lower, its fixed share of HBM: the bandwidth split evenly over the launched cores and
-  between reads and writes in the problem's x : y byte ratio. The shares add up to the bandwidth, so no
-  schedule moves x and y faster than HBM allows. (A core cannot borrow an idle neighbour's share: the
-  model errs slow.) Scale/offset columns are small and read by every core, so they are served from L2:
-  they cost MTE2 time at the core's rate but no HBM bandwidth.
-- A vector pass is the kernel's instruction sequence for the tile (cast x to half, half to float, Add
-  offset, Mul scale, cast with rounding; per channel one Add/Mul per row unless NDDMA broadcast the
-  columns; a BF16 or sqrt-mode scale adds a cast or a square when the columns are loaded). An instruction
-  over n bytes takes ceil(n / 256) repeats of ``vector_repeat_cycles`` plus ``vector_issue_cycles`` per
-  255 repeats, at ``clock_hz``.
+  MTE rate or, if lower, its fixed share of HBM: the bandwidth split evenly over the cores with tiles and
+  between reads and writes in the problem's x : y byte ratio (x one byte per element for int8 and the 8-bit
+  floats, half for int4). The shares add up to the bandwidth, so no schedule moves x and y faster than HBM
+  allows. (A core cannot borrow an idle neighbour's share: the model errs slow.) Scale/offset values are small
+  and read by every core, so they are served from L2: they cost MTE2 time at the core's rate but no HBM
+  bandwidth. Which values a tile needs is the plan's ``scale`` (``ScaleUse``): its columns per channel, its
+  rows (taken mod the head count) per head, none per tensor; they are loaded when they differ from the
+  previous tile's on the core.
+- A vector pass is the kernel's instruction sequence for the tile: cast x to float (int8 / int4 via half, two
+  casts; the 8-bit floats straight, one cast, docs/spec.md 8.3), Add offset, Mul scale, cast with rounding.
+  Per channel and per head the Add/Mul go one per row (a row against the column vectors, or against its
+  broadcast head value) unless an NDDMA kernel replicated the values over the whole tile (the architecture's
+  ``HostTiling.broadcast`` modes); a BF16 or sqrt-mode scale adds a cast or a square when the values are
+  loaded (arch35 does both in registers per use; the model counts them once per load, as for arch22). An
+  instruction over n bytes takes ceil(n / 256) repeats of ``vector_repeat_cycles`` plus ``vector_issue_cycles``
+  per 255 repeats, at ``clock_hz``.
 
 Durations do not depend on the buffer count and more buffers only loosen the waits, so double buffering is
 never slower than single; removing a tile never makes a core later.
@@ -32,8 +39,8 @@ import math
 import numpy as np
 
 from ..core import platforms
-from ..core.dtypes import DataType
-from ..tiling import Mode, TilePlan
+from ..core.dtypes import FLOAT8_TYPES, DataType
+from ..tiling import TilePlan, host
 
 __all__ = ["simulate", "Timeline", "CoreTime", "PIPES", "MAX_TILES", "too_many_tiles"]
 
@@ -97,25 +104,41 @@ def _instructions(count, nbytes, prof: platforms.Platform) -> np.ndarray:
     return count * (repeats * prof.vector_repeat_cycles + issues * prof.vector_issue_cycles)
 
 
-def _vector_cycles(plan: TilePlan, nrows, ncols, loads, prof: platforms.Platform) -> np.ndarray:
-    """Cycles of each tile's vector pass: the kernel's instruction sequence (see the module docstring)."""
+def _vector_cycles(plan: TilePlan, nrows, ncols, values, loads, prof: platforms.Platform) -> np.ndarray:
+    """Cycles of each tile's vector pass: the kernel's instruction sequence (see the module docstring);
+    ``values``: the scale/offset values each tile needs."""
     p = plan.problem
     elems = nrows * ncols
-    mode = plan.mode
-    cycles = _instructions(1, elems * 2, prof)            # Cast x (int8 / int4) -> half
-    cycles += _instructions(1, elems * 4, prof)           # Cast half -> float
-    if mode == Mode.PER_CHANNEL:                          # one Add / Mul per row against the column vectors
-        elementwise = _instructions(nrows, ncols * 4, prof)
-    else:                                                 # scalar (per tensor) or NDDMA-broadcast vectors
+    if p.x_dtype in FLOAT8_TYPES:                         # Cast hifloat8 / fp8 -> float
+        cycles = _instructions(1, elems * 4, prof)
+    else:                                                 # Cast x (int8 / int4) -> half, half -> float
+        cycles = _instructions(1, elems * 2, prof) + _instructions(1, elems * 4, prof)
+    if plan.scale.along != "none" and plan.mode not in host(plan.profile).broadcast:
+        elementwise = _instructions(nrows, ncols * 4, prof)     # one Add / Mul per row
+    else:                                                 # scalar (per tensor) or NDDMA-replicated values
         elementwise = _instructions(1, elems * 4, prof)
     cycles += elementwise * (1 + p.has_offset)            # Add offset, Mul scale
     cycles += _instructions(1, elems * 4, prof)           # Cast float -> float16 / bfloat16 (round to even)
-    if mode != Mode.PER_TENSOR:                           # when a tile's columns are loaded
-        vectors = 1 + p.has_offset
-        per_load = _instructions(vectors * (p.scale_dtype == DataType.BF16), ncols * 4, prof)
-        per_load += _instructions(int(p.sqrt_mode), ncols * 4, prof)
-        cycles += per_load * loads
-    return cycles
+    vectors = 1 + p.has_offset                            # when a tile's values are loaded
+    per_load = _instructions(vectors * (p.scale_dtype == DataType.BF16), values * 4, prof)
+    per_load += _instructions(int(p.sqrt_mode), values * 4, prof)
+    return cycles + per_load * loads
+
+
+# The tile table's columns that say which scale/offset values a tile needs (ScaleUse.along).
+_VALUES = {"columns": ("col0", "ncols"), "rows": ("row0", "nrows")}
+
+
+def _scale_loads(plan: TilePlan, table: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(values each tile needs, 1 where it loads them): a core's first tile and every tile whose values differ
+    from the previous tile's; nothing per tensor."""
+    if plan.scale.along == "none":
+        zeros = np.zeros(len(table), np.int64)
+        return zeros, zeros
+    start, count = (table[name] for name in _VALUES[plan.scale.along])
+    differs = np.ones(len(table), bool)
+    differs[1:] = (start[1:] != start[:-1]) | (count[1:] != count[:-1])
+    return count, (first | differs).astype(np.int64)
 
 
 def simulate(plan: TilePlan, *, buffers: int | None = None, **overrides) -> Timeline:
@@ -138,36 +161,34 @@ def simulate(plan: TilePlan, *, buffers: int | None = None, **overrides) -> Time
         return Timeline(plan, prof, buffers, np.zeros((0, 3, 2)), 0.0, (), "none", (), 0, 0)
     p = plan.problem
     table = plan.tile_table
-    nrows, col0, ncols = table["nrows"], table["col0"], table["ncols"]
+    nrows, ncols = table["nrows"], table["ncols"]
     offsets = plan.core_offsets
+    counts = np.diff(offsets)
     first = np.zeros(len(table), bool)
-    first[offsets[:-1]] = True
-    # A tile loads its scale/offset columns when they differ from the previous tile's on the same core.
-    prev_differs = np.ones(len(table), bool)
-    prev_differs[1:] = (col0[1:] != col0[:-1]) | (ncols[1:] != ncols[:-1])
-    loads = ((first | prev_differs) & (plan.mode != Mode.PER_TENSOR)).astype(np.int64)
+    first[offsets[:-1][counts > 0]] = True
+    values, loads = _scale_loads(plan, table, first)
 
     elems = nrows * ncols
     vectors = 1 + p.has_offset
     in_bytes = elems * p.x_bytes
-    l2_bytes = loads * ncols * p.scale_bytes * vectors
+    l2_bytes = loads * values * p.scale_bytes * vectors
     out_bytes = elems * p.y_bytes
     share_in = p.x_bytes / (p.x_bytes + p.y_bytes)
-    n = plan.block_dim
-    hbm_in, hbm_out = prof.hbm_bytes_per_s * share_in / n, prof.hbm_bytes_per_s * (1 - share_in) / n
+    busy = int((counts > 0).sum())                      # cores with tiles share the bandwidth
+    hbm_in, hbm_out = prof.hbm_bytes_per_s * share_in / busy, prof.hbm_bytes_per_s * (1 - share_in) / busy
     core_in = prof.mte2_bytes_per_cycle * prof.clock_hz
     rate_in = min(core_in, hbm_in)
     rate_out = min(prof.mte3_bytes_per_cycle * prof.clock_hz, hbm_out)
     lat = prof.transfer_latency_us
     d2 = lat * (1 + loads * vectors) + (in_bytes / rate_in + l2_bytes / core_in) * 1e6
-    dv = _vector_cycles(plan, nrows, ncols, loads, prof) / prof.clock_hz * 1e6
+    dv = _vector_cycles(plan, nrows, ncols, values, loads, prof) / prof.clock_hz * 1e6
     d3 = lat + out_bytes / rate_out * 1e6
 
     spans = _pipeline(offsets, d2, dv, d3, buffers, prof.launch_us)
-    ends = spans[offsets[1:] - 1, 2, 1]
-    per_core = tuple(CoreTime(c, int(offsets[c + 1] - offsets[c]), float(ends[c]),
+    ends = np.where(counts > 0, spans[np.maximum(offsets[1:] - 1, 0), 2, 1], prof.launch_us)
+    per_core = tuple(CoreTime(c, int(counts[c]), float(ends[c]),
                               *(float(d[offsets[c]:offsets[c + 1]].sum()) for d in (d2, dv, d3)))
-                     for c in range(n))
+                     for c in range(plan.block_dim))
     critical = int(np.argmax(ends))
     sel = slice(int(offsets[critical]), int(offsets[critical + 1]))
     breakdown = (

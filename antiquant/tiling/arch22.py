@@ -3,7 +3,9 @@
 Mirrors ``AscendAntiQuantV2Base`` in hicann/ops-nn
 ``experimental/quant/ascend_anti_quant_v2/op_host/ascend_anti_quant_v2_base_tiling.cpp``: each member function
 that shapes the plan is a pure function here, under its CANN name in the docstring, taking what the C++ reads
-from the object and returning what it writes. ``host_tiling`` runs them as ``DoAscendAntiQuantV2Tiling`` does.
+from the object and returning what it writes. ``host_tiling`` runs them as ``DoAscendAntiQuantV2Tiling`` does;
+the functions after it say what the arch22 kernels derive from the tiling data (tiles, view, scale use, UB map,
+launch), as ``strategies.HostTiling`` names them.
 
 Our parameters enter CANN's formulas where CANN has constants: ``ub_size`` is the UB budget (CANN: the
 platform's UB) and ``buffers`` replaces BUFF_NUM in every formula that uses it (CalcMaxBaseLen, CalcMaxN).
@@ -15,11 +17,15 @@ from __future__ import annotations
 
 import math
 
-from . import ub
-from .problem import Mode, Problem
+import numpy as np
 
-__all__ = ["TILING_FIELDS", "BUFF_NUM", "host_tiling", "empty_tiling", "select_mode", "calc_tiling", "calc_tiling_key",
-           "corrections", "calc_max_base_len", "tiling_data", "ceil_div", "ceil_align", "floor_align"]
+from . import tiles, ub
+from .problem import Mode, Problem, ScaleUse
+
+__all__ = ["TILING_FIELDS", "BUFF_NUM", "BROADCAST_MODES", "host_tiling", "empty_tiling", "select_mode", "calc_tiling",
+           "calc_tiling_key", "corrections", "calc_max_base_len", "tiling_data", "ceil_div", "ceil_align",
+           "floor_align", "kernel_grids", "plan_view", "plan_scale", "plan_ub_map", "launch_block_dim",
+           "workspace_size", "tile_capacity", "experiment_shape", "with_tile_shape"]
 
 # -- Constants, each from ascend_anti_quant_v2_base_tiling.cpp / .h unless it says otherwise -----------------
 GM_BLOCK_SIZE = 512     # GM_BLOCK_SIZE_910B (gmBlockSize_): PER_TENSOR splits x in GM blocks of 512 B
@@ -43,6 +49,9 @@ MAX_N_DIVISOR = 2       # CalcMaxN's last "/ 2" (uncommented in CANN)
 # CalcTilingKey, GET_TPL_TILING_KEY(mode_, zeroPointType, sqrtMode): the mode in bits 0-1, then the flags
 OFFSET_KEY_BIT = 2
 SQRT_KEY_BIT = 3
+
+# The NDDMA kernel gathers baseN rows into one run of baseLenEx and broadcasts scale/offset to its length.
+BROADCAST_MODES = frozenset({Mode.PER_CHANNEL_NDDMA})
 
 # AscendAntiQuantV2TilingData (op_kernel/arch22/ascend_anti_quant_v2_tilingdata.h): 14 int64, in this order.
 TILING_FIELDS = ("numCore", "blockAxis", "dim0", "dim1", "dim2", "blockUnion", "blockFactor", "blockTailFactor",
@@ -249,6 +258,70 @@ def host_tiling(p: Problem, ub_size: int, core_num: int, buffers: int = BUFF_NUM
     if buffers != BUFF_NUM:
         notes += (f"CANN's BUFF_NUM {BUFF_NUM} replaced by {buffers} buffers in its UB formulas",)
     return mode, fields, notes
+
+
+# -- What the kernels derive from the tiling data (strategies.HostTiling's pieces) -----------------------------
+
+def kernel_grids(mode: int, fields) -> np.ndarray:
+    """The kernels' tiles, the same walk in every mode (``tiles.from_fields``)."""
+    return tiles.from_fields(fields)
+
+
+def plan_view(mode: int, fields) -> tuple[int, int]:
+    """The ``[dim0, dim1]`` view of the tiling data, which the arch22 tiles always cut."""
+    return fields["dim0"], fields["dim1"]
+
+
+def plan_scale(mode: int, fields) -> ScaleUse:
+    """One scale element per tensor, else column ``c`` uses element ``c`` (arch22 has no per-head mode)."""
+    return ScaleUse("none", 1) if mode == Mode.PER_TENSOR else ScaleUse("columns", fields["dim1"])
+
+
+def plan_ub_map(p: Problem, mode: int, fields, grids: np.ndarray, buffers: int) -> tuple:
+    """``ub.regions`` for the largest tile of ``grids`` (NDDMA: CANN's gathered run, baseLenEx)."""
+    elems, cols, _, _ = tiles.largest(grids)
+    return ub.regions(p, mode, elems, cols, buffers, fields["baseLenEx"])
+
+
+def launch_block_dim(fields, core_num: int) -> int:
+    """The launch's block dim: the cores the tiling data uses, numCore."""
+    return fields["numCore"]
+
+
+def workspace_size(platform) -> int:
+    """The workspace the tiling requests: the platform's system workspace."""
+    return platform.sys_workspace_bytes
+
+
+def tile_capacity(p: Problem, ub_size: int, mode: int, buffers: int) -> int:
+    """CalcMaxBaseLen of what is left after reserveUb: elements of a one-row tile (our experiments' tile size)."""
+    return calc_max_base_len(ub_size - RESERVE_UB, p, mode, buffers)
+
+
+def experiment_shape(p: Problem, flat: bool) -> tuple[int, tuple[int, int], tuple[int, int]]:
+    """(mode, ``[dim0, dim1]``, view) of the kernels our experiments run: PER_TENSOR or PER_CHANNEL (never
+    NDDMA), y as rows of its last axis, or one row per tensor if ``flat``."""
+    if p.per_tensor:
+        dims = p.flat_view if flat else p.rows_view
+        return Mode.PER_TENSOR, dims, dims
+    return Mode.PER_CHANNEL, p.rows_view, p.rows_view
+
+
+def with_tile_shape(mode: int, fields: dict, base_n: int | None,
+                    base_len: int | None) -> tuple[dict, tuple[str, ...]]:
+    """A user's baseN / baseLen (None: CANN's) in CANN's fields: baseN at most a core's blockFactor rows, and
+    NDDMA's gathered run (baseLenEx) derived anew; a single-row view (blockAxis 1) takes no baseN."""
+    fields, notes = dict(fields), []
+    if base_n is not None:
+        if fields["blockAxis"] == 1:
+            notes.append("base_n ignored: this plan's view is a single row")
+        else:
+            fields["baseN"] = min(base_n, fields["blockFactor"])
+            if fields["baseLenEx"] != 1:    # NDDMA gathers baseN rows into one UB tile
+                fields["baseLenEx"] = ceil_align(fields["baseN"] * fields["dim1"], REPEAT_SIZE)
+    if base_len is not None:
+        fields["baseLen"] = base_len
+    return fields, tuple(notes)
 
 
 # -- Corrections: where CANN's own plan is wrong (docs/spec.md section 7, "Known flaw") -----------------------

@@ -5,18 +5,16 @@ ascend_anti_quant_v2_regbase_tiling.cpp`` (master e5c3fa93): each member functio
 function here, under its CANN name in the docstring, taking what the C++ reads from the object and returning
 what it writes. ``regbase_tiling`` runs them as ``DoAscendAntiQuantV2Tiling`` does and adds what the five
 arch35 kernels (``op_kernel/arch35/ascend_anti_quant_v2_*_regbase.h``) derive from the tiling data: each
-core's tiles (``kernel_grids``), the scale element a view element uses (``ScaleUse``) and the UB buffers
-(``kernel_ub_map``).
+core's tiles (``kernel_grids``), the scale element a view element uses (``scale_use``) and the UB buffers
+(``kernel_ub_map``). ``host_tiling`` and the functions after ``kernel_ub_map`` are the pieces
+``strategies.HostTiling`` runs for a ``Problem`` on an arch35 platform.
 
-No correction is needed: for every non-empty shape, core count and UB size the upstream plan covers the tensor
-exactly (GetCoreNum makes every tail at least 1, so CANN's "tail 0 -> blockFactor" never fires) and fits
-its UB (tests/tiling/test_arch35.py checks both as properties). Unlike arch22 it takes no ``buffers``: the
-kernels' queues are fixed at ``bufferNum_ = 2``.
-
-Wired: nothing yet. Not wired (other work): a platform profile with arch "arch35" (Ascend950PR/DT), a row in
-``strategies.HOST_TILINGS`` (``host_tiling`` / ``empty_tiling`` / ``calc_tiling_key`` have its signatures),
-``plan()``'s UB map and tiles for these modes, validation (8.2.2 steps 3-8 are assumed done), launch, kernels
-and the simulator, all of which read ``Mode`` (arch22's numbers) today, not ``RegbaseMode``.
+For every non-empty shape, core count and UB size the upstream plan covers the tensor exactly (GetCoreNum
+makes every tail at least 1, so CANN's "tail 0 -> blockFactor" never fires) and fits its UB
+(tests/tiling/test_arch35.py checks both as properties). ``corrections`` makes the one change the kernels
+need: an even baseLen for int4 x, which CANN's plan misses only under 4,842 bytes of UB. Unlike arch22 the
+cann plan takes no ``buffers``: the kernels' queues are fixed at ``bufferNum_ = 2`` (our experiments may vary
+it, ``kernel_ub_map``).
 """
 
 from __future__ import annotations
@@ -32,12 +30,14 @@ import numpy as np
 from ..core.dtypes import DataType
 from . import tiles, ub
 from .arch22 import ceil_align, ceil_div, floor_align
-from .problem import Problem, RegbaseMode
+from .problem import Problem, RegbaseMode, ScaleUse
 
-__all__ = ["TILING_FIELDS", "BUFF_NUM", "RegbaseTiling", "ScaleUse", "regbase_tiling", "host_tiling",
+__all__ = ["TILING_FIELDS", "BUFF_NUM", "BROADCAST_MODES", "RegbaseTiling", "regbase_tiling", "host_tiling",
            "empty_tiling", "select_mode", "merge_input_shape", "calc_tiling", "calc_tiling_key", "tiling_key",
            "get_core_num", "get_core_num_double_cut", "calc_max_base_len", "kernel_grids", "kernel_ub_map",
-           "to_bytes"]
+           "to_bytes", "tile_view", "scale_use", "corrections", "tiling_data", "write_tiling_data", "sizes",
+           "plan_view", "plan_scale", "plan_ub_map", "launch_block_dim", "workspace_size", "tile_capacity",
+           "experiment_shape", "with_tile_shape"]
 
 # -- Constants, each from ascend_anti_quant_v2_regbase_tiling.cpp / .h unless it says otherwise ---------------
 X_DTYPE_SIZE = 1        # ge::GetSizeByDataType(DT_INT8): x is sized as int8 for every x dtype (int4, HiF8, FP8)
@@ -59,6 +59,12 @@ SQRT_KEY_SHIFT = 4
 # The kernels (op_kernel/arch35/*_regbase.h, Init): queue depth and the 32-byte UB block.
 KERNEL_BUFFERS = 2      # bufferNum_ / bufferNum of every TQue
 UB_BLOCK = 32           # this->BLOCK_SIZE: per-tensor scale/offset buffers, NDDMA buffers rounded up to it
+# The NDDMA kernels replicate the scale row baseN times in UB (ND-DMA, source stride 0): whole-tile vectors.
+BROADCAST_MODES = frozenset({RegbaseMode.PER_CHANNEL_NDDMA, RegbaseMode.PER_HEAD_NDDMA})
+# INT4 x (and INT32's INT4 view) is copied as packed bytes (int4x2_t, DIST_UNPACK4_B8 at half the address step,
+# docs/spec.md 8.3): a tile starts and ends on a whole byte, an even column.
+PACKED_X = (DataType.INT4, DataType.INT32)
+PACKED_PAIR = 2
 
 # AscendAntiQuantV2TilingData (op_kernel/arch35/ascend_anti_quant_v2_tilingdata.h): 12 int64, in this order.
 TILING_FIELDS = ("numCore", "blockAxis", "dim0", "dim1", "dim2", "blockUnion", "blockFactor", "blockTailFactor",
@@ -124,11 +130,12 @@ def get_core_num_double_cut(shape0: int, shape1: int, core_num: int) -> int:
     return shape0 * get_core_num(shape1, core_num // shape0)
 
 
-def calc_max_base_len(ub_size: int, s: Sizes, per_tensor: bool) -> int:
+def calc_max_base_len(ub_size: int, s: Sizes, per_tensor: bool, buffers: int = BUFF_NUM) -> int:
     """CalcMaxBaseLen: elements of a one-row tile that fit ``ub_size`` bytes (x, y and, except per tensor,
-    scale and offset vectors of the same length, all double-buffered)."""
+    scale and offset vectors of the same length, all double-buffered; ``buffers`` in BUFF_NUM's place for our
+    experiments)."""
     inputs = QUANT_PARAM_COUNT_WITH_OFFSET if s.has_offset else QUANT_PARAM_COUNT_NO_OFFSET
-    total = (X_DTYPE_SIZE + s.scale_bytes * (0 if per_tensor else inputs) + s.y_bytes) * BUFF_NUM
+    total = (X_DTYPE_SIZE + s.scale_bytes * (0 if per_tensor else inputs) + s.y_bytes) * buffers
     return ub_size // total if total else DEFAULT_BASE_LEN
 
 
@@ -260,7 +267,7 @@ def select_per_head_axis(dims, core_num: int) -> tuple[int, int]:
     return axis, act
 
 
-def tiling_data(dims, s: Sizes, sqrt_mode: bool, **values) -> dict:
+def write_tiling_data(dims, s: Sizes, sqrt_mode: bool, **values) -> dict:
     """WriteTilingData: the 12 fields in CANN's order, those not computed at the object's initial values."""
     fields = dict(INITIAL_FIELDS, dim0=dims[0], dim1=dims[1], dim2=dims[2], hasOffset=int(s.has_offset),
                   sqrtMode=int(sqrt_mode), **values)
@@ -274,8 +281,8 @@ def calc_per_tensor_tiling(dims, s: Sizes, sqrt_mode: bool, ub_size: int, core_n
     act = get_core_num(lines, core_num)
     block_factor, tail = calc_per_tensor_block_factor(lines, act, shape)
     base_n, base_len = calc_per_tensor_ub_factor(block_factor, ub_size, s)
-    return tiling_data(dims, s, sqrt_mode, numCore=act, blockAxis=1, blockFactor=block_factor,
-                       blockTailFactor=tail, baseN=base_n, baseLen=base_len)
+    return write_tiling_data(dims, s, sqrt_mode, numCore=act, blockAxis=1, blockFactor=block_factor,
+                             blockTailFactor=tail, baseN=base_n, baseLen=base_len)
 
 
 def calc_per_channel_tiling(dims, s: Sizes, sqrt_mode: bool, ub_size: int, core_num: int) -> tuple[int, dict]:
@@ -292,8 +299,8 @@ def calc_per_channel_tiling(dims, s: Sizes, sqrt_mode: bool, ub_size: int, core_
     else:
         mode, factor = RegbaseMode.PER_CHANNEL, calc_per_channel_ub_factor
     base_n, base_len = factor(dims, axis, block_factor, ub_size, s)
-    return mode, tiling_data(dims, s, sqrt_mode, numCore=act, blockAxis=axis, blockFactor=block_factor,
-                             blockTailFactor=tail, baseN=base_n, baseLen=base_len)
+    return mode, write_tiling_data(dims, s, sqrt_mode, numCore=act, blockAxis=axis, blockFactor=block_factor,
+                                   blockTailFactor=tail, baseN=base_n, baseLen=base_len)
 
 
 def calc_per_head_tiling(dims, s: Sizes, sqrt_mode: bool, ub_size: int, core_num: int) -> tuple[int, dict]:
@@ -306,8 +313,9 @@ def calc_per_head_tiling(dims, s: Sizes, sqrt_mode: bool, ub_size: int, core_num
     else:
         mode, factor = RegbaseMode.PER_HEAD, calc_per_head_ub_factor
     base_n, base_len = factor(dims, axis, block_factor, ub_size, s)
-    return mode, tiling_data(dims, s, sqrt_mode, numCore=act, blockAxis=axis, blockUnion=union,
-                             blockFactor=block_factor, blockTailFactor=tail, baseN=base_n, baseLen=base_len)
+    return mode, write_tiling_data(dims, s, sqrt_mode, numCore=act, blockAxis=axis, blockUnion=union,
+                                   blockFactor=block_factor, blockTailFactor=tail, baseN=base_n,
+                                   baseLen=base_len)
 
 
 def calc_tiling(mode: int, dims, s: Sizes, sqrt_mode: bool, ub_size: int, core_num: int) -> tuple[int, dict]:
@@ -330,17 +338,6 @@ def calc_tiling_key(mode: int, p: Problem) -> int:
 
 
 # -- What the kernels derive from the tiling data ---------------------------------------------------------------
-
-class ScaleUse(NamedTuple):
-    """Which scale (and offset) element element ``(r, c)`` of the tile view uses: ``c`` per channel, ``r mod
-    dim1`` per head (the kernels' ``baseSOffset % dim1``), 0 per tensor."""
-
-    along: str      # "none", "columns" or "rows"
-    period: int     # the scale's length in that direction
-
-    def index(self, row: int, col: int) -> int:
-        return {"none": 0, "columns": col % self.period, "rows": row % self.period}[self.along]
-
 
 def _per_head(mode: int) -> bool:
     return mode in (RegbaseMode.PER_HEAD, RegbaseMode.PER_HEAD_NDDMA)
@@ -375,17 +372,18 @@ def _block_lengths(f, per_head: bool) -> list[int]:
 
 def _per_head_grids(f) -> list[tuple]:
     """The per-head kernels' split of the ``[dim0 * dim1, dim2]`` view (ParseCoreBlocks, Process). Row bands of
-    baseN never cross a dim0 index (their scale values are contiguous), so blockAxis 0 has a grid per dim0
-    index unless baseN divides dim1."""
+    baseN never cross a dim0 index (their scale values are contiguous), so on blockAxis 0 a core's grid restarts
+    its bands at every dim0 index (a repeat per index) unless baseN divides dim1."""
     dim1, dim2, bf, union = f["dim1"], f["dim2"], f["blockFactor"], f["blockUnion"]
     base_n, base_len = f["baseN"], f["baseLen"]
     out = []
     for core, length in enumerate(_block_lengths(f, True)):
         if f["blockAxis"] == 0:
-            s0 = core * bf
-            starts = [s0] if dim1 % base_n == 0 else range(s0, s0 + length)
-            step = length if dim1 % base_n == 0 else 1
-            out += [tiles.grid(core, s * dim1, (s + step) * dim1, 0, dim2, base_n, base_len) for s in starts]
+            r0 = core * bf * dim1
+            if dim1 % base_n == 0:
+                out.append(tiles.grid(core, r0, r0 + length * dim1, 0, dim2, base_n, base_len))
+            else:
+                out.append(tiles.grid(core, r0, r0 + dim1, 0, dim2, base_n, base_len, reps=length, stride=dim1))
         elif f["blockAxis"] == 1:
             r0 = core // union * dim1 + core % union * bf
             out.append(tiles.grid(core, r0, r0 + length, 0, dim2, base_n, base_len))
@@ -416,9 +414,10 @@ def kernel_grids(mode: int, f) -> np.ndarray:
     return tiles.grids(out)
 
 
-def kernel_ub_map(mode: int, f, s: Sizes) -> tuple[tuple[str, int, int, int], ...]:
+def kernel_ub_map(mode: int, f, s: Sizes,
+                  buffers: int = KERNEL_BUFFERS) -> tuple[tuple[str, int, int, int], ...]:
     """``(name, offset, nbytes, slots)`` of each kernel's Init, in its order: x, scale, offset, y, each a queue of
-    KERNEL_BUFFERS slots. x is ``baseN * baseLen`` bytes (int4 too: its copy type is uint8), y ``baseN * baseLen``
+    KERNEL_BUFFERS slots (``buffers`` for our experiments). x is ``baseN * baseLen`` bytes (int4 too: its copy type is uint8), y ``baseN * baseLen``
     of y; scale/offset one UB block per tensor, baseLen per channel, baseN per head, and ``baseN * baseLen``
     (replicated by ND-DMA) in the NDDMA kernels. Buffers start on 32-byte boundaries (TPipe's placement,
     INFERRED; the NDDMA kernels round their sizes up to it themselves)."""
@@ -426,9 +425,9 @@ def kernel_ub_map(mode: int, f, s: Sizes) -> tuple[tuple[str, int, int, int], ..
     vector = {RegbaseMode.PER_TENSOR: UB_BLOCK, RegbaseMode.PER_CHANNEL: f["baseLen"] * s.scale_bytes,
               RegbaseMode.PER_HEAD: f["baseN"] * s.scale_bytes}.get(mode, tile * s.scale_bytes)
     names = ("scale", "offset") if s.has_offset else ("scale",)
-    sizes = [("x", tile * X_DTYPE_SIZE, KERNEL_BUFFERS)]
-    sizes += [(name, vector, KERNEL_BUFFERS) for name in names]
-    sizes.append(("y", tile * s.y_bytes, KERNEL_BUFFERS))
+    sizes = [("x", tile * X_DTYPE_SIZE, buffers)]
+    sizes += [(name, vector, buffers) for name in names]
+    sizes.append(("y", tile * s.y_bytes, buffers))
     return ub.layout(sizes)
 
 
@@ -439,7 +438,7 @@ class RegbaseTiling:
     """One arch35 host tiling: CANN's mode, tiling data (``TILING_FIELDS`` order), key, launch and workspace, and
     what the kernel makes of it: its tiles (``grids`` over ``view``; ``tile_table``), ``scale`` (which scale
     element a view element uses) and ``ub_map``. ``dims``, ``tile_table`` and ``block_dim`` are those of a
-    ``TilePlan`` (build one with ``view=``), so tile checks walk either."""
+    ``TilePlan`` (build one with ``view=`` and ``scale=``), so tile checks walk either."""
 
     mode: int
     tiling_data: dict
@@ -467,6 +466,17 @@ class RegbaseTiling:
         return tiles.table(self.grids)
 
 
+def _calc(x_shape, scale_shape, s: Sizes, sqrt_mode: bool, core_num: int, ub_size: int) -> tuple[int, dict]:
+    """GetCompileInfo's and GetOpParam's refusals, then MergeInputShape and CalcTiling: (mode, tiling data)."""
+    if core_num <= 0 or ub_size <= 0:
+        raise ValueError(f"platform: expected vector cores and UB bytes above 0, got {core_num} and {ub_size}")
+    x_shape, scale_shape = ensure_not_scalar(x_shape), ensure_not_scalar(scale_shape)
+    if math.prod(x_shape) == 0:
+        raise ValueError("x_shape: CANN's arch35 tiling does not plan an empty tensor (the op returns before it)")
+    mode, dims = merge_input_shape(x_shape, select_mode(x_shape, scale_shape))
+    return calc_tiling(mode, dims, s, sqrt_mode, ub_size, core_num)
+
+
 def regbase_tiling(x_shape, scale_shape, scale_bytes: int, has_offset: bool, sqrt_mode: bool, y_dtype,
                    core_num: int, ub_size: int) -> RegbaseTiling:
     """DoAscendAntiQuantV2Tiling for a call validation has accepted: the tiling's ``x_shape`` (the INT4 view of
@@ -477,31 +487,11 @@ def regbase_tiling(x_shape, scale_shape, scale_bytes: int, has_offset: bool, sqr
     Raises ValueError where CANN's tiling fails before planning: no cores or UB (GetCompileInfo), an empty x
     (GetOpParam).
     """
-    if core_num <= 0 or ub_size <= 0:
-        raise ValueError(f"platform: expected vector cores and UB bytes above 0, got {core_num} and {ub_size}")
-    x_shape, scale_shape = ensure_not_scalar(x_shape), ensure_not_scalar(scale_shape)
-    if math.prod(x_shape) == 0:
-        raise ValueError("x_shape: CANN's arch35 tiling does not plan an empty tensor (the op returns before it)")
     s = Sizes(Y_DTYPE_SIZES[DataType(y_dtype)], int(scale_bytes), bool(has_offset))
-    mode, dims = merge_input_shape(x_shape, select_mode(x_shape, scale_shape))
-    mode, fields = calc_tiling(mode, dims, s, sqrt_mode, ub_size, core_num)
+    mode, fields = _calc(x_shape, scale_shape, s, sqrt_mode, core_num, ub_size)
     return RegbaseTiling(mode, fields, tiling_key(mode, s.has_offset, sqrt_mode), core_num, SYNC_WORKSPACE_SIZE,
-                         tile_view(mode, dims), scale_use(mode, dims), kernel_ub_map(mode, fields, s),
+                         plan_view(mode, fields), plan_scale(mode, fields), kernel_ub_map(mode, fields, s),
                          kernel_grids(mode, fields))
-
-
-def _problem_tiling(p: Problem, ub_size: int, core_num: int) -> RegbaseTiling:
-    return regbase_tiling(p.shape, p.scale_dims, p.scale_bytes, p.has_offset, p.sqrt_mode, p.dst_type, core_num,
-                          ub_size)
-
-
-def host_tiling(p: Problem, ub_size: int, core_num: int, buffers: int = BUFF_NUM) -> tuple[int, dict, tuple]:
-    """``regbase_tiling`` for a ``Problem`` (its ``scale_dims``), as ``strategies.HostTiling`` calls a tiling:
-    (mode, tiling data, notes). Raises ValueError for ``buffers`` other than the kernels' 2."""
-    if buffers != BUFF_NUM:
-        raise ValueError(f"buffers: the arch35 kernels' queues hold {BUFF_NUM} buffers, got {buffers}")
-    t = _problem_tiling(p, ub_size, core_num)
-    return t.mode, dict(t.tiling_data), ()
 
 
 def empty_tiling(p: Problem) -> tuple[int, dict]:
@@ -509,4 +499,124 @@ def empty_tiling(p: Problem) -> tuple[int, dict]:
     tiling data of the object's initial values on the merged shape."""
     x_shape = ensure_not_scalar(p.shape)
     mode, dims = merge_input_shape(x_shape, select_mode(x_shape, ensure_not_scalar(p.scale_dims)))
-    return mode, tiling_data(dims, Sizes(2, p.scale_bytes, p.has_offset), p.sqrt_mode)
+    return mode, write_tiling_data(dims, sizes(p), p.sqrt_mode)
+
+
+# -- For a Problem: the pieces strategies.HostTiling runs on an arch35 platform ------------------------------------
+
+def sizes(p: Problem) -> Sizes:
+    """What the UB formulas read from a ``Problem`` (y is 2 bytes: CheckAttrs allows FLOAT16 and BF16 only)."""
+    return Sizes(p.y_bytes, p.scale_bytes, p.has_offset)
+
+
+def host_tiling(p: Problem, ub_size: int, core_num: int, buffers: int = BUFF_NUM) -> tuple[int, dict, tuple]:
+    """``regbase_tiling``'s mode and tiling data for a ``Problem`` (its ``scale_dims``), then ``corrections``:
+    (mode, tiling data, notes). Raises ValueError for ``buffers`` other than the kernels' 2, and where
+    ``ub_size`` leaves no room for a tile."""
+    if buffers != BUFF_NUM:
+        raise ValueError(f"buffers: the arch35 kernels' queues hold {BUFF_NUM} buffers, got {buffers}")
+    mode, fields = _calc(p.shape, p.scale_dims, sizes(p), p.sqrt_mode, core_num, ub_size)
+    fields, notes = corrections(fields, p)
+    if fields["baseLen"] < 1:
+        raise ValueError(f"ub_budget: {ub_size} bytes leave no room for a cann tile of this problem "
+                         f"(baseLen comes to {fields['baseLen']}); raise ub_budget")
+    return mode, fields, notes
+
+
+def corrections(fields: dict, p: Problem) -> tuple[dict, tuple[str, ...]]:
+    """The one change the kernels need, with a note saying what CANN computed.
+
+    - Half a byte: an int4 x (INT32's INT4 view too) is copied in packed pairs (``PACKED_X``), so its tiles
+      must start and end on even columns. CANN's baseLen is a multiple of CACHE_LINE or the (even) last axis,
+      except where it is the unaligned CalcMaxBaseLen (an NDDMA row longer than that, baseN 1): odd only when
+      that is below 127 (the row is shorter than LAST_DIM_NUM), under 4,842 bytes of UB (ubSize - 2048 < 127 *
+      22, 22 the largest bytes per element). We round it down to even.
+    """
+    fields, notes = dict(fields), []
+    if p.x_dtype in PACKED_X and fields["baseLen"] % PACKED_PAIR:
+        even = floor_align(fields["baseLen"], PACKED_PAIR)
+        notes.append(f"CANN's plan gives baseLen {fields['baseLen']}, which would split a packed int4 byte; "
+                     f"corrected to {even}")
+        fields["baseLen"] = even
+    return fields, tuple(notes)
+
+
+def tiling_data(p: Problem, dims, **values) -> dict:
+    """WriteTilingData for a ``Problem`` and merged ``dims`` (our experiments' fields in CANN's order)."""
+    return write_tiling_data(dims, sizes(p), p.sqrt_mode, **values)
+
+
+def _dims(fields) -> tuple[int, int, int]:
+    return fields["dim0"], fields["dim1"], fields["dim2"]
+
+
+def plan_view(mode: int, fields) -> tuple[int, int]:
+    """``tile_view`` of the tiling data's merged shape."""
+    return tile_view(mode, _dims(fields))
+
+
+def plan_scale(mode: int, fields) -> ScaleUse:
+    """``scale_use`` of the tiling data's merged shape."""
+    return scale_use(mode, _dims(fields))
+
+
+def plan_ub_map(p: Problem, mode: int, fields, grids: np.ndarray, buffers: int) -> tuple:
+    """``kernel_ub_map``: the kernels allocate their queues from baseN and baseLen, whatever the tiles."""
+    return kernel_ub_map(mode, fields, sizes(p), buffers)
+
+
+def launch_block_dim(fields, core_num: int) -> int:
+    """The launch's block dim: every vector core (``SetBlockDim(coreNum_)``); cores from numCore on return at
+    once, so they have no tiles."""
+    return core_num
+
+
+def workspace_size(platform) -> int:
+    """The workspace the tiling requests: its one entry, SYNC_WORKSPACE_SIZE."""
+    return SYNC_WORKSPACE_SIZE
+
+
+def tile_capacity(p: Problem, ub_size: int, mode: int, buffers: int) -> int:
+    """CalcMaxBaseLen of what is left after reserveUb: elements of a one-row tile (our experiments' tile size)."""
+    return calc_max_base_len(ub_size - RESERVE_UB, sizes(p), mode == RegbaseMode.PER_TENSOR, buffers)
+
+
+def experiment_shape(p: Problem, flat: bool) -> tuple[int, tuple[int, int, int], tuple[int, int]]:
+    """(mode, merged dims, view) of the kernels our experiments run: GetOpParam's mode on MergeInputShape's
+    dims (a per-head candidate with ``x[-1] == 1`` demoted), never NDDMA; per tensor y as rows of its last axis
+    (as PER_CHANNEL merges) unless ``flat``."""
+    x_shape = ensure_not_scalar(p.shape)
+    mode = select_mode(x_shape, ensure_not_scalar(p.scale_dims))
+    if mode == RegbaseMode.PER_TENSOR and not flat:
+        dims = merge_input_shape(x_shape, RegbaseMode.PER_CHANNEL)[1]
+    else:
+        mode, dims = merge_input_shape(x_shape, mode)
+    return mode, dims, tile_view(mode, dims)
+
+
+def _band_rows(mode: int, f) -> int | None:
+    """The most rows one of the kernel's row bands takes, as CANN caps baseN: a core's rows (blockFactor), all
+    rows (per channel on blockAxis 1) or a head group's dim1 (per head on blockAxis 0); None where tiles are
+    single rows (per tensor, per head on blockAxis 2)."""
+    axis = f["blockAxis"]
+    if mode == RegbaseMode.PER_TENSOR or (_per_head(mode) and axis == 2):
+        return None
+    if _per_head(mode):
+        return f["dim1"] if axis == 0 else f["blockFactor"]
+    return f["blockFactor"] if axis == 0 else f["dim0"]
+
+
+def with_tile_shape(mode: int, fields: dict, base_n: int | None,
+                    base_len: int | None) -> tuple[dict, tuple[str, ...]]:
+    """A user's baseN / baseLen (None: CANN's) in CANN's fields, baseN at most ``_band_rows``; single-row tiles
+    take no baseN."""
+    fields, notes = dict(fields), []
+    if base_n is not None:
+        rows = _band_rows(mode, fields)
+        if rows is None:
+            notes.append("base_n ignored: this plan's tiles are single rows")
+        else:
+            fields["baseN"] = min(base_n, rows)
+    if base_len is not None:
+        fields["baseLen"] = base_len
+    return fields, tuple(notes)

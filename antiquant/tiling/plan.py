@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import types
 from typing import Iterator, Mapping, NamedTuple
 
@@ -17,7 +18,7 @@ import numpy as np
 from ..core import platforms
 from ..core.dtypes import DTYPE_NAMES, DataType
 from . import tiles, ub
-from .problem import Problem
+from .problem import Problem, ScaleUse
 from .strategies import BUFF_NUM, STRATEGIES, Strategy, host
 
 __all__ = ["TilePlan", "UbRegion", "plan", "plan_problem"]
@@ -50,13 +51,18 @@ class TilePlan:
 
     ``grids`` (``tiles.GRID_DTYPE``) describe the tiles; ``tile_table`` lists them (``tiles.TILE_DTYPE``:
     core, row0, nrows, col0, ncols; grouped by core in ascending order, each core's in execution order),
-    built on first use. ``tiling_data`` is a read-only mapping in the architecture's field order.
+    built on first use. ``tiling_data`` is a read-only mapping in the architecture's field order. ``scale``
+    says which scale element each element of the ``dims`` view uses; ``mode`` is a number of the
+    architecture's mode class (``mode_name``), which launch code need not read.
+
+    ``block_dim`` is what the architecture's launch sets: arch22 numCore, arch35 every vector core (cores
+    from numCore on have no tiles and return at once). 0 means an empty tensor: nothing runs.
     """
 
     strategy: str
     platform: str
     tiling_key: int
-    mode: int                   # the layout (``Mode``) the tiling key encodes
+    mode: int                   # the layout the tiling key encodes, in the architecture's Mode / RegbaseMode
     block_dim: int
     workspace_size: int
     tiling_data: Mapping[str, int]
@@ -68,16 +74,18 @@ class TilePlan:
     problem: Problem | None = dataclasses.field(default=None, repr=False)
     profile: platforms.Platform | None = dataclasses.field(default=None, repr=False)
     view: tuple[int, int] | None = None     # the tiles' [rows, columns] view where it is not [dim0, dim1]
+    scale: ScaleUse = dataclasses.field(kw_only=True)
 
     def __post_init__(self):
         object.__setattr__(self, "tiling_data", types.MappingProxyType(dict(self.tiling_data)))
         g = np.array(self.grids, tiles.GRID_DTYPE, copy=True).reshape(-1)
         if g.size and (np.diff(g["core"]) < 0).any():
             raise ValueError("tile_table: expected tiles grouped by core in ascending order")
-        if g.size and min(g[k].min() for k in ("nrows", "ncols", "tile_rows", "tile_cols")) < 1:
+        if g.size and min(g[k].min() for k in ("nrows", "ncols", "tile_rows", "tile_cols", "reps")) < 1:
             raise ValueError("tile_table: expected tiles of at least one row and one column")
         object.__setattr__(self, "grids", _frozen(g))
         object.__setattr__(self, "ub_map", tuple(UbRegion(*r) for r in self.ub_map))
+        object.__setattr__(self, "scale", ScaleUse(*self.scale))
 
     def with_tiles(self, table) -> "TilePlan":
         """This plan with other tiles (``TILE_DTYPE`` rows or int64 ``[n, 5]``), e.g. to study a variation."""
@@ -86,7 +94,7 @@ class TilePlan:
     def _key(self):
         return (self.strategy, self.platform, self.tiling_key, self.mode, self.block_dim, self.workspace_size,
                 tuple(self.tiling_data.items()), self.notes, self.buffers, self.ub_map, self.ub_budget,
-                self.grids.tobytes(), self.view)
+                self.grids.tobytes(), self.view, self.scale)
 
     def __eq__(self, other):
         return isinstance(other, TilePlan) and self._key() == other._key()
@@ -107,6 +115,12 @@ class TilePlan:
         """The ``[rows, columns]`` view the tiles cut: ``view`` if set (arch35 per-head: ``[dim0 * dim1, dim2]``),
         else ``[dim0, dim1]``."""
         return self.view if self.view is not None else (self.tiling_data["dim0"], self.tiling_data["dim1"])
+
+    @property
+    def mode_name(self) -> str:
+        """``mode``'s name in the plan's architecture (``PER_HEAD``, ...): the numbers differ between them."""
+        modes = host(self.profile).modes
+        return next(name for name, value in vars(modes).items() if name.isupper() and value == self.mode)
 
     @property
     def ub_bytes(self) -> int:
@@ -136,7 +150,7 @@ class TilePlan:
         return tiles.per_core(self.grids, self.block_dim)
 
     def tiles(self) -> Iterator[tuple[int, int, int, int, int]]:
-        """Yield ``(core, row0, nrows, col0, ncols)`` over the ``[dim0, dim1]`` view."""
+        """Yield ``(core, row0, nrows, col0, ncols)`` over the ``dims`` view."""
         yield from self.tile_table.tolist()
 
 
@@ -155,21 +169,36 @@ def _dtype(value, what: str) -> DataType:
                      f"got {value!r}")
 
 
-def plan(x_shape, *, x_dtype, scale_size: int, scale_dtype, has_offset: bool, dst_type, sqrt_mode: bool,
-         platform="Ascend910B", strategy: str | Strategy = "cann") -> TilePlan:
+def plan(x_shape, *, x_dtype, scale_size: int | None = None, scale_dtype, has_offset: bool, dst_type,
+         sqrt_mode: bool, platform="Ascend910B", strategy: str | Strategy = "cann", scale_shape=None) -> TilePlan:
     """Plan how ``x`` of ``x_shape`` is split over cores and UB tiles.
 
-    ``strategy`` is a name from ``STRATEGIES`` or a ``Strategy`` with parameters; ``platform`` a name or a
-    ``Platform``. Raises ValueError for parameters that do not fit the platform's UB, and for views whose
-    plan needs numbers beyond int64.
+    The scale is ``scale_shape`` (arch35 reads it: per head, multi-dimensional) or a vector of ``scale_size``
+    elements; give either, or both if they agree. ``strategy`` is a name from ``STRATEGIES`` or a ``Strategy``
+    with parameters; ``platform`` a name or a ``Platform``. Raises ValueError for parameters that do not fit the
+    platform's UB, and for views whose plan needs numbers beyond int64.
     """
     x_dtype = _dtype(x_dtype, "x_dtype")
     shape = tuple(int(d) for d in x_shape)
     if x_dtype == DataType.INT32:
         shape = (*shape[:-1], shape[-1] * 8) if shape else (8,)
-    problem = Problem(shape, x_dtype, int(scale_size), _dtype(scale_dtype, "scale_dtype"), bool(has_offset),
-                      _dtype(dst_type, "dst_type"), bool(sqrt_mode))
+    scale_size, scale_shape = _scale(scale_size, scale_shape)
+    problem = Problem(shape, x_dtype, scale_size, _dtype(scale_dtype, "scale_dtype"), bool(has_offset),
+                      _dtype(dst_type, "dst_type"), bool(sqrt_mode), scale_shape)
     return plan_problem(problem, platforms.get(platform), Strategy.of(strategy))
+
+
+def _scale(size, shape) -> tuple[int, tuple[int, ...] | None]:
+    """(scale_size, scale_shape) from what ``plan`` was given: a shape's size, or a size alone (no shape)."""
+    if shape is None:
+        if size is None:
+            raise ValueError("scale_size / scale_shape: expected the scale's size or shape, got neither")
+        return int(size), None
+    shape = tuple(int(d) for d in shape)
+    if size is not None and int(size) != math.prod(shape):
+        raise ValueError(f"scale_size / scale_shape: scale_size {size} is not the size of scale_shape {shape} "
+                         f"({math.prod(shape)})")
+    return math.prod(shape), shape
 
 
 def _check_int64(s: Strategy, fields: dict) -> None:
@@ -185,24 +214,26 @@ def _plan_cached(problem: Problem, platform: platforms.Platform, s: Strategy) ->
     if budget > platform.ub_bytes:
         raise ValueError(f"ub_budget: expected at most {platform.name}'s UB of {platform.ub_bytes} bytes, "
                          f"got {budget}")
+    h = host(platform)
     common = dict(buffers=s.buffers, ub_budget=budget, problem=problem, profile=platform)
-    arch = host(platform)
     if problem.numel == 0:
-        mode, fields = arch.empty(problem)
-        return TilePlan(s.name, platform.name, arch.tiling_key(mode, problem), mode, 0, 0, fields,
-                        ("empty tensor: nothing to run",), **common)
+        mode, fields = h.empty(problem)
+        return TilePlan(s.name, platform.name, h.tiling_key(mode, problem), mode, 0, 0, fields,
+                        ("empty tensor: nothing to run",), view=h.view(mode, fields), scale=h.scale(mode, fields),
+                        **common)
     try:
         layout = STRATEGIES[s.name](problem, platform, budget, s)
     except OverflowError:   # a tile coordinate beyond int64
         raise ValueError(f"x_shape: the {s.name} plan of this {problem.numel}-element view needs tile "
                          f"coordinates beyond int64") from None
-    fields = layout.fields
+    mode, fields = layout.mode, layout.fields
     _check_int64(s, fields)
-    elems, cols, rows, widest = tiles.largest(layout.grids)
-    result = TilePlan(s.name, platform.name, arch.tiling_key(layout.mode, problem), layout.mode,
-                      fields["numCore"], platform.sys_workspace_bytes, fields, layout.notes, grids=layout.grids,
-                      ub_map=ub.regions(problem, layout.mode, elems, cols, s.buffers, fields["baseLenEx"]), **common)
+    result = TilePlan(s.name, platform.name, h.tiling_key(mode, problem), mode,
+                      h.block_dim(fields, platform.vector_cores), h.workspace(platform), fields, layout.notes,
+                      grids=layout.grids, ub_map=h.ub_map(problem, mode, fields, layout.grids, s.buffers),
+                      view=h.view(mode, fields), scale=h.scale(mode, fields), **common)
     if result.ub_bytes > budget:
+        _, _, rows, widest = tiles.largest(layout.grids)
         raise ValueError(f"{s.describe()}: its largest tile ({rows} x {widest}) with {s.buffers} buffers needs "
                          f"{result.ub_bytes} bytes of UB, more than the budget of {budget}; use a smaller "
                          f"base_n/base_len or fewer buffers")

@@ -1,13 +1,16 @@
-"""What a plan is about: the facts of one call (``Problem``) and the layout modes a tiling key names (``Mode``)."""
+"""What a plan is about: the facts of one call (``Problem``), the layout modes a tiling key names (``Mode``,
+``RegbaseMode``) and which scale element each element of a plan's view uses (``ScaleUse``)."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 
-from ..core.dtypes import DataType
+from typing import NamedTuple
 
-__all__ = ["Problem", "Mode", "RegbaseMode"]
+from ..core.dtypes import FLOAT8_TYPES, DataType
+
+__all__ = ["Problem", "Mode", "RegbaseMode", "ScaleUse"]
 
 
 class Mode:
@@ -28,6 +31,19 @@ class RegbaseMode:
     PER_HEAD = 2
     PER_CHANNEL_NDDMA = 3
     PER_HEAD_NDDMA = 4
+
+
+class ScaleUse(NamedTuple):
+    """Which scale (and offset) element element ``(r, c)`` of a plan's ``[rows, columns]`` view uses: none per
+    tensor (element 0), column ``c`` per channel, row ``r mod period`` per head (arch35's kernels index the
+    flattened scale by ``baseSOffset % dim1``). Launch code reads it instead of a mode number, whose meaning
+    differs between architectures."""
+
+    along: str      # "none", "columns" or "rows"
+    period: int     # the scale's length in that direction (1 for "none")
+
+    def index(self, row: int, col: int) -> int:
+        return {"none": 0, "columns": col % self.period, "rows": row % self.period}[self.along]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,5 +96,5 @@ class Problem:
 
     @property
     def x_bytes(self) -> float:
-        """Bytes of x per element in device memory: int4 (also INT32-packed) is half a byte."""
-        return 1.0 if self.x_dtype == DataType.INT8 else 0.5
+        """Bytes of x per element in device memory: int8 and the 8-bit floats one, int4 (also INT32-packed) half."""
+        return 1.0 if self.x_dtype == DataType.INT8 or self.x_dtype in FLOAT8_TYPES else 0.5

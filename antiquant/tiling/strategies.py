@@ -6,14 +6,14 @@ per element. A ``Strategy`` names one and carries the user's parameters.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, NamedTuple
+from typing import Callable, Mapping, NamedTuple
 
 import numpy as np
 
 from ..core import platforms
-from . import arch22, tiles
-from .arch22 import BUFF_NUM, GM_BLOCK_ELEMS, RESERVE_UB, REPEAT_SIZE, ceil_align, ceil_div, floor_align
-from .problem import Mode, Problem
+from . import arch22, arch35, tiles
+from .arch22 import BUFF_NUM, GM_BLOCK_ELEMS, REPEAT_SIZE, ceil_align, ceil_div, floor_align
+from .problem import Mode, Problem, RegbaseMode, ScaleUse
 
 __all__ = ["Strategy", "STRATEGIES", "HOST_TILINGS", "HostTiling", "Layout", "MIN_UB_BUDGET", "host"]
 
@@ -23,16 +23,37 @@ MAX_BUFFERS = 3
 
 
 class HostTiling(NamedTuple):
-    """One architecture's CANN host tiling: (mode, tiling data, notes) for a problem, the same for an empty
-    tensor (mode, tiling data), and the tiling key of a mode."""
+    """One architecture's CANN host tiling and what its kernels make of the tiling data: everything ``plan()``
+    and the strategies need that differs between architectures. Each is a function of its architecture's
+    module (``arch22``, ``arch35``), which documents it."""
 
-    tiling: Callable[[Problem, int, int, int], tuple[int, dict, tuple[str, ...]]]
-    empty: Callable[[Problem], tuple[int, dict]]
+    modes: type             # the tiling key's layout modes (``Mode``, ``RegbaseMode``): what a plan's mode names
+    tiling: Callable[[Problem, int, int, int], tuple[int, dict, tuple[str, ...]]]  # (p, UB, cores, buffers)
+    empty: Callable[[Problem], tuple[int, dict]]                    # an empty x: (mode, tiling data)
     tiling_key: Callable[[int, Problem], int]
+    tiling_data: Callable[..., dict]                                # (p, merged dims, **fields), in CANN's order
+    grids: Callable[[int, Mapping], np.ndarray]                     # (mode, fields): the kernel's tiles
+    view: Callable[[int, Mapping], tuple[int, int]]                 # (mode, fields): the [rows, columns] tiles cut
+    scale: Callable[[int, Mapping], ScaleUse]                       # (mode, fields)
+    ub_map: Callable[[Problem, int, Mapping, np.ndarray, int], tuple]  # (p, mode, fields, grids, buffers)
+    block_dim: Callable[[Mapping, int], int]                        # (fields, vector cores): the launch's
+    workspace: Callable[[platforms.Platform], int]
+    capacity: Callable[[Problem, int, int, int], int]               # (p, UB, mode, buffers): a one-row tile
+    experiment_shape: Callable[[Problem, bool], tuple]              # (p, flat): (mode, merged dims, view)
+    with_tile_shape: Callable[[int, dict, int | None, int | None], tuple[dict, tuple[str, ...]]]
+    broadcast: frozenset    # modes whose kernels replicate scale/offset over the whole tile (ND-DMA)
+
+
+def _host_tiling(module, modes: type) -> HostTiling:
+    """An architecture module's pieces under the names both modules give them."""
+    return HostTiling(modes, module.host_tiling, module.empty_tiling, module.calc_tiling_key, module.tiling_data,
+                      module.kernel_grids, module.plan_view, module.plan_scale, module.plan_ub_map,
+                      module.launch_block_dim, module.workspace_size, module.tile_capacity, module.experiment_shape,
+                      module.with_tile_shape, module.BROADCAST_MODES)
 
 
 # platforms.ARCHITECTURES -> its host tiling; a new NPU generation adds a module and a row here.
-HOST_TILINGS = {"arch22": HostTiling(arch22.host_tiling, arch22.empty_tiling, arch22.calc_tiling_key)}
+HOST_TILINGS = {"arch22": _host_tiling(arch22, Mode), "arch35": _host_tiling(arch35, RegbaseMode)}
 
 
 def host(platform: platforms.Platform) -> HostTiling:
@@ -100,62 +121,56 @@ class Layout(NamedTuple):
 
 # -- cann ------------------------------------------------------------------------------------------------------
 
-def _override_shape(fields: dict, s: Strategy) -> tuple[str, ...]:
-    """Apply the user's ``base_n`` / ``base_len`` to fields whose tiles ``tiles.from_fields`` derives."""
-    notes = []
-    if s.base_n is not None:
-        if fields["blockAxis"] == 1:
-            notes.append("base_n ignored: this plan's view is a single row")
-        else:
-            fields["baseN"] = min(s.base_n, fields["blockFactor"])
-            if fields["baseLenEx"] != 1:    # NDDMA gathers baseN rows into one UB tile
-                fields["baseLenEx"] = ceil_align(fields["baseN"] * fields["dim1"], REPEAT_SIZE)
-    if s.base_len is not None:
-        fields["baseLen"] = s.base_len
-    if s.base_n is not None or s.base_len is not None:
-        notes.append(f"tile shape set by the user: baseN {fields['baseN']}, baseLen {fields['baseLen']}")
-    return tuple(notes)
+def _override_shape(h: HostTiling, mode: int, fields: dict, s: Strategy) -> tuple[dict, tuple[str, ...]]:
+    """The user's ``base_n`` / ``base_len`` in the host tiling's fields, as its architecture takes them."""
+    if s.base_n is None and s.base_len is None:
+        return fields, ()
+    fields, notes = h.with_tile_shape(mode, fields, s.base_n, s.base_len)
+    return fields, notes + (f"tile shape set by the user: baseN {fields['baseN']}, baseLen {fields['baseLen']}",)
 
 
 def _cann(p: Problem, platform: platforms.Platform, ub: int, s: Strategy) -> Layout:
     """The platform architecture's CANN host tiling, corrected where CANN's plan is wrong; the user's tile shape."""
-    mode, fields, notes = host(platform).tiling(p, ub, platform.vector_cores, s.buffers)
-    notes += _override_shape(fields, s)
-    return Layout(mode, fields, tiles.from_fields(fields), notes)
+    h = host(platform)
+    mode, fields, notes = h.tiling(p, ub, platform.vector_cores, s.buffers)
+    fields, more = _override_shape(h, mode, fields, s)
+    return Layout(mode, fields, h.grids(mode, fields), notes + more)
 
 
 # -- experiments -----------------------------------------------------------------------------------------------
+# Each cuts the [rows, columns] view of its architecture's kernel for the problem's scale (per head [S * N, D]:
+# a tile's rows may span head groups, their scale rows taken mod N, which CANN's tiles never do) and writes
+# that architecture's tiling data and mode numbers; the fields describe the split, the tiles are the plan.
 
-def _capacity(p: Problem, ub: int, s: Strategy, mode: int) -> int:
+def _capacity(h: HostTiling, p: Problem, ub: int, s: Strategy, mode: int) -> int:
     """Elements per tile of our own strategies: CANN's per-element UB cost, whole 64-element repeats."""
-    fit = arch22.calc_max_base_len(ub - RESERVE_UB, p, mode, s.buffers)
-    return max(REPEAT_SIZE, floor_align(fit, REPEAT_SIZE))
-
-
-def _experiment_mode(p: Problem) -> int:
-    return Mode.PER_TENSOR if p.per_tensor else Mode.PER_CHANNEL
+    return max(REPEAT_SIZE, floor_align(h.capacity(p, ub, mode, s.buffers), REPEAT_SIZE))
 
 
 def _tile_shape(dim1: int, cap: int, max_rows: int, s: Strategy) -> tuple[int, int]:
-    """(rows, columns) of a tile: whole rows while a row fits ``cap``, else one row in column pieces."""
+    """(rows, columns) of a tile: whole rows while a row fits ``cap``, else one row in column pieces; the user's
+    rows and columns instead, at most ``max_rows`` and ``dim1`` (the fields say the tiles' largest shape, from
+    which arch35's kernels size their UB queues)."""
     if dim1 <= cap:
         rows, cols = max(1, min(cap // max(dim1, 1), max_rows)), dim1
     else:
         rows, cols = 1, cap
-    return (s.base_n or rows), min(s.base_len or cols, max(dim1, 1))
+    return min(s.base_n or rows, max_rows), min(s.base_len or cols, max(dim1, 1))
 
 
 def _row_batched(p: Problem, platform: platforms.Platform, ub: int, s: Strategy) -> Layout:
     """Rows split over every core (CANN's blockFactor/tail), each tile as many whole rows as UB holds."""
-    mode = _experiment_mode(p)
-    dim0, dim1 = p.rows_view
-    block_factor = ceil_div(dim0, platform.vector_cores)
-    num_core = ceil_div(dim0, block_factor)           # fewest cores at that factor: never past the tensor
-    base_n, base_len = _tile_shape(dim1, _capacity(p, ub, s, mode), block_factor, s)
-    f = arch22.tiling_data(p, (dim0, dim1), numCore=num_core, blockAxis=0, blockFactor=block_factor,
-                blockTailFactor=dim0 - block_factor * (num_core - 1), baseN=base_n, baseLen=base_len)
-    return Layout(mode, f, tiles.from_fields(f), (f"row-batched: {dim0} rows of {dim1} over {num_core} cores, "
-                                                  f"tiles of up to {base_n} x {base_len}",))
+    h = host(platform)
+    mode, dims, (rows, cols) = h.experiment_shape(p, False)
+    block_factor = ceil_div(rows, platform.vector_cores)
+    num_core = ceil_div(rows, block_factor)           # fewest cores at that factor: never past the tensor
+    base_n, base_len = _tile_shape(cols, _capacity(h, p, ub, s, mode), block_factor, s)
+    grids = tiles.grids(tiles.grid(c, c * block_factor, min(rows, (c + 1) * block_factor), 0, cols, base_n, base_len)
+                        for c in range(num_core))
+    f = h.tiling_data(p, dims, numCore=num_core, blockAxis=0, blockFactor=block_factor,
+                      blockTailFactor=rows - block_factor * (num_core - 1), baseN=base_n, baseLen=base_len)
+    return Layout(mode, f, grids, (f"row-batched: {rows} rows of {cols} over {num_core} cores, "
+                                   f"tiles of up to {base_n} x {base_len}",))
 
 
 def _equal_bytes(p: Problem, platform: platforms.Platform, ub: int, s: Strategy) -> Layout:
@@ -163,12 +178,12 @@ def _equal_bytes(p: Problem, platform: platforms.Platform, ub: int, s: Strategy)
 
     A core's share may start and end inside a row; its tiles follow row ends, so each is a rectangle.
     """
-    mode = _experiment_mode(p)
-    dim0, dim1 = p.flat_view if mode == Mode.PER_TENSOR else p.rows_view
+    h = host(platform)
+    mode, dims, (dim0, dim1) = h.experiment_shape(p, True)
     numel = dim0 * dim1
     share = ceil_align(ceil_div(numel, platform.vector_cores), GM_BLOCK_ELEMS)
     num_core = ceil_div(numel, share)
-    base_n, base_len = _tile_shape(dim1, _capacity(p, ub, s, mode), share // max(dim1, 1) or 1, s)
+    base_n, base_len = _tile_shape(dim1, _capacity(h, p, ub, s, mode), max(1, min(dim0, share // dim1)), s)
     pieces = []
     for core in range(num_core):
         a, b = core * share, min(numel, (core + 1) * share)
@@ -182,26 +197,27 @@ def _equal_bytes(p: Problem, platform: platforms.Platform, ub: int, s: Strategy)
         pieces.append(tiles.grid(core, r0, r1, 0, dim1, base_n, base_len))
         if c1:                            # tail: the start of a row
             pieces.append(tiles.grid(core, r1, r1 + 1, 0, c1, 1, base_len))
-    f = arch22.tiling_data(p, (dim0, dim1), numCore=num_core, blockAxis=1, blockFactor=share,
-                blockTailFactor=numel - share * (num_core - 1), baseN=base_n, baseLen=base_len)
+    f = h.tiling_data(p, dims, numCore=num_core, blockAxis=1, blockFactor=share,
+                      blockTailFactor=numel - share * (num_core - 1), baseN=base_n, baseLen=base_len)
     return Layout(mode, f, tiles.grids(pieces), (
         f"equal-bytes: each core owns blockFactor {share} consecutive elements of the flattened "
         f"[{dim0}, {dim1}] view; tiles of up to {base_n} x {base_len} cut at row ends",))
 
 
 def _column_split(p: Problem, platform: platforms.Platform, ub: int, s: Strategy) -> Layout:
-    """Cores own column bands (whole repeats wide) and walk every row: a core loads its scale/offset once."""
-    mode = _experiment_mode(p)
-    dim0, dim1 = p.rows_view
+    """Cores own column bands (whole repeats wide) and walk every row: per channel a core loads its scale/offset
+    once."""
+    h = host(platform)
+    mode, dims, (dim0, dim1) = h.experiment_shape(p, False)
     band = ceil_align(ceil_div(dim1, platform.vector_cores), REPEAT_SIZE)
     num_core = ceil_div(dim1, band)
-    cap = _capacity(p, ub, s, mode)
-    base_n = s.base_n or max(1, cap // band)
+    cap = _capacity(h, p, ub, s, mode)
+    base_n = min(s.base_n or max(1, cap // band), dim0)
     base_len = min(s.base_len or min(band, cap), band)
     grids = tiles.grids(tiles.grid(c, 0, dim0, c * band, min(dim1, (c + 1) * band), base_n, base_len)
                         for c in range(num_core))
-    f = arch22.tiling_data(p, (dim0, dim1), numCore=num_core, blockAxis=1, blockFactor=band,
-                blockTailFactor=dim1 - band * (num_core - 1), baseN=base_n, baseLen=base_len)
+    f = h.tiling_data(p, dims, numCore=num_core, blockAxis=1, blockFactor=band,
+                      blockTailFactor=dim1 - band * (num_core - 1), baseN=base_n, baseLen=base_len)
     return Layout(mode, f, grids, (f"column-split: each core owns blockFactor {band} columns of all {dim0} "
                                    f"rows; tiles of up to {base_n} x {base_len}",))
 

@@ -1,8 +1,9 @@
 """Tile tables, and the few grids they are made of, so that no plan has to list its tiles to be described.
 
 A strategy describes its tiles as *grids*: a rectangle of the ``[dim0, dim1]`` view that one core walks in
-row bands of ``tile_rows``, each band cut every ``tile_cols`` columns (the last band and piece shorter). A
-plan has a few grids per core, so its tile count, per-core summary and largest tile are arithmetic on them;
+row bands of ``tile_rows``, each band cut every ``tile_cols`` columns (the last band and piece shorter), and
+walks again ``reps`` times, each time ``stride`` rows further down (arch35's per-head kernel restarts its bands
+at every head group). A plan has a few grids per core, so its tile count, per-core summary and largest tile are arithmetic on them;
 the table itself (``TILE_DTYPE`` rows in each core's order) is built only when a kernel or the simulator
 asks for it. Counts and sums are exact Python ints where int64 could overflow.
 """
@@ -17,7 +18,8 @@ __all__ = ["TILE_DTYPE", "GRID_DTYPE", "CoreTiles", "grid", "grids", "from_field
            "counts", "core_offsets", "largest", "per_core"]
 
 TILE_DTYPE = np.dtype([("core", "<i8"), ("row0", "<i8"), ("nrows", "<i8"), ("col0", "<i8"), ("ncols", "<i8")])
-GRID_DTYPE = np.dtype(TILE_DTYPE.descr + [("tile_rows", "<i8"), ("tile_cols", "<i8")])
+GRID_DTYPE = np.dtype(TILE_DTYPE.descr + [("tile_rows", "<i8"), ("tile_cols", "<i8"), ("reps", "<i8"),
+                                          ("stride", "<i8")])
 _SAFE = 1 << 62         # below this a product or sum of int64 values cannot have overflowed
 
 
@@ -29,15 +31,17 @@ class CoreTiles(NamedTuple):
     largest: tuple[int, int]
 
 
-def grid(core: int, r0: int, r1: int, c0: int, c1: int, tile_rows: int, tile_cols: int) -> tuple:
-    """Rows ``[r0, r1)`` x columns ``[c0, c1)`` of ``core``, in tiles of up to ``tile_rows`` x ``tile_cols``."""
-    return core, r0, r1 - r0, c0, c1 - c0, tile_rows, tile_cols
+def grid(core: int, r0: int, r1: int, c0: int, c1: int, tile_rows: int, tile_cols: int, reps: int = 1,
+         stride: int = 0) -> tuple:
+    """Rows ``[r0, r1)`` x columns ``[c0, c1)`` of ``core``, in tiles of up to ``tile_rows`` x ``tile_cols``; then
+    the same ``stride`` rows further down, ``reps`` times in all."""
+    return core, r0, r1 - r0, c0, c1 - c0, tile_rows, tile_cols, reps, stride
 
 
 def grids(rows) -> np.ndarray:
     """``GRID_DTYPE`` array of ``grid(...)`` tuples in execution order; empty rectangles dropped."""
     out = np.array([tuple(int(v) for v in r) for r in rows], GRID_DTYPE)
-    return out[(out["nrows"] > 0) & (out["ncols"] > 0)]
+    return out[(out["nrows"] > 0) & (out["ncols"] > 0) & (out["reps"] > 0)]
 
 
 def from_fields(f) -> np.ndarray:
@@ -60,7 +64,7 @@ def from_table(tiles) -> np.ndarray:
     out = np.zeros(len(tiles), GRID_DTYPE)
     for i, name in enumerate(TILE_DTYPE.names):
         out[name] = tiles[name] if tiles.dtype.names else tiles[:, i]
-    out["tile_rows"], out["tile_cols"] = out["nrows"], out["ncols"]
+    out["tile_rows"], out["tile_cols"], out["reps"] = out["nrows"], out["ncols"], 1
     return out
 
 
@@ -72,13 +76,13 @@ def _exact(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _bands(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row bands and column pieces per grid."""
+    """Row bands (of one repeat) and column pieces per grid."""
     return -(-g["nrows"] // g["tile_rows"]), -(-g["ncols"] // g["tile_cols"])
 
 
 def counts(g: np.ndarray) -> np.ndarray:
     """Tiles per grid."""
-    return _exact(*_bands(g))
+    return _exact(_exact(*_bands(g)), g["reps"])
 
 
 def count(g: np.ndarray) -> int:
@@ -111,7 +115,7 @@ def largest(g: np.ndarray) -> tuple[int, int, int, int]:
 def per_core(g: np.ndarray, cores: int) -> tuple[CoreTiles, ...]:
     """Each core's tiles, elements and largest tile, from the grids alone."""
     bounds = np.searchsorted(g["core"], np.arange(cores + 1))
-    tiles, elements = counts(g), _exact(g["nrows"], g["ncols"])
+    tiles, elements = counts(g), _exact(_exact(g["nrows"], g["ncols"]), g["reps"])
     out = []
     for c in range(cores):
         sel = slice(int(bounds[c]), int(bounds[c + 1]))
@@ -121,13 +125,17 @@ def per_core(g: np.ndarray, cores: int) -> tuple[CoreTiles, ...]:
 
 
 def table(g: np.ndarray) -> np.ndarray:
-    """The tiles of ``g``, read-only ``TILE_DTYPE`` rows: grid after grid, band after band, piece after piece."""
+    """The tiles of ``g``, read-only ``TILE_DTYPE`` rows: grid after grid, repeat after repeat, band after band,
+    piece after piece."""
     nb, nc = _bands(g)
-    n = nb * nc
+    per_rep = nb * nc
+    n = per_rep * g["reps"]
     owner = np.repeat(np.arange(len(g)), n)
     k = np.arange(int(n.sum()), dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
+    again, k = np.divmod(k, per_rep[owner])
     band, piece = np.divmod(k, nc[owner])
-    core, row0, nrows, col0, ncols, tile_rows, tile_cols = (g[name][owner] for name in GRID_DTYPE.names)
+    core, row0, nrows, col0, ncols, tile_rows, tile_cols, _, stride = (g[name][owner] for name in GRID_DTYPE.names)
+    row0 = row0 + again * stride
     out = np.empty(len(k), TILE_DTYPE)
     out["core"] = core
     out["row0"] = row0 + band * tile_rows

@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, strategies as st
 
+from antiquant import platforms
+from antiquant import tiling as antiquant_tiling
 from antiquant.core.dtypes import DataType
-from antiquant.tiling import TilePlan, arch35, tiles
+from antiquant.tiling import ScaleUse, TilePlan, arch35, tiles
 from antiquant.tiling.arch35 import TILING_FIELDS
 from antiquant.tiling.problem import Problem, RegbaseMode as M
 from inputs import assert_tiles_cover
@@ -71,6 +73,24 @@ def test_worked_plans_of_the_spec(row):
     assert t.tiling_data["hasOffset"] == int(offset) and t.tiling_data["sqrtMode"] == 0
     assert t.block_dim == UT_CORES and t.workspace_size == 16 * 1024 * 1024
     assert_tiles_cover(t)
+
+
+UT_PLATFORM = platforms.get("Ascend950PR").with_overrides(vector_cores=UT_CORES, ub_bytes=UT_UB)
+
+
+@pytest.mark.parametrize("row", WORKED, ids=[r[0] for r in WORKED])
+def test_worked_plans_through_tiling_plan(row):
+    # The same rows planned as a user does: x dtype by name, the scale's shape, the UT platform as overrides.
+    label, x, scale, scale_bytes, offset, y, mode, key, want = row
+    plan = antiquant_tiling.plan(x, x_dtype=label.split()[0].lower(), scale_shape=scale,
+                                 scale_dtype="float32" if scale_bytes == F32_BYTES else "bfloat16", has_offset=offset,
+                                 dst_type=y, sqrt_mode=False, platform=UT_PLATFORM)
+    t = tiling(x, scale, scale_bytes, offset, y)
+    assert (plan.mode, plan.tiling_key, shown(plan)) == (mode, key, want) and not plan.notes
+    assert plan.to_bytes() == t.to_bytes() and plan.block_dim == UT_CORES and plan.workspace_size == 16 << 20
+    assert (plan.dims, plan.scale, plan.ub_map) == (t.view, t.scale, t.ub_map)
+    assert plan.tile_table.tolist() == t.tile_table.tolist()
+    assert_tiles_cover(plan)
 
 
 def test_kernel_ut_tiling_data_bytes():
@@ -172,12 +192,25 @@ def test_per_head_axis_0():
 
 def test_per_head_axis_0_row_bands_stop_at_each_head_group():
     # INT8 [96, 40, 256]: axis 0 as above (blockFactor 2, tail 2); N * D' = 10240 > 8832 -> baseN 8832 // 256 = 34.
-    # The kernel walks each s's 40 rows as 34 + 6 (scale values of a band are contiguous): a grid per s.
+    # The kernel walks each s's 40 rows as 34 + 6 (scale values of a band are contiguous): a grid per core,
+    # repeated for each of its 2 s, 40 rows apart.
     t = tiling((96, 40, 256), (40,))
     assert shown(t) == (48, 96, 40, 256, 0, 1, 2, 2, 34, 256)
-    assert len(t.grids) == 96 and t.tile_table[:4].tolist() == [
-        (0, 0, 34, 0, 256), (0, 34, 6, 0, 256), (0, 40, 34, 0, 256), (0, 74, 6, 0, 256)]
+    assert len(t.grids) == 48 and (t.grids["reps"] == 2).all() and (t.grids["stride"] == 40).all()
+    assert t.tile_table[:4].tolist() == [(0, 0, 34, 0, 256), (0, 34, 6, 0, 256), (0, 40, 34, 0, 256),
+                                         (0, 74, 6, 0, 256)]
     assert_tiles_cover(t)
+
+
+def test_huge_per_head_plans_are_arithmetic():
+    # [10**9, 50, 256]: axis 0, cdiv(10**9, 48) = 20833334 s a core; N * D' = 12800 > 8832 -> baseN 34, which
+    # does not divide 50: each core's grid repeats per s (34 + 16 rows), one grid a core, nothing listed.
+    t = tiling((10**9, 50, 256), (50,))
+    assert shown(t)[4:] == (0, 1, 20833334, 10**9 - 20833334 * 47, 34, 256) and len(t.grids) == 48
+    assert tiles.count(t.grids) == 2 * 10**9 and "tile_table" not in vars(t)
+    shares = tiles.per_core(t.grids, 48)
+    assert shares[0] == (2 * 20833334, 20833334 * 50 * 256, (34, 256))
+    assert sum(share.elements for share in shares) == 10**9 * 50 * 256
 
 
 def test_per_head_nddma_axis_1_gathers_rows():
@@ -238,7 +271,7 @@ def test_mode_selection_and_shape_merge():
     for scale in ((1, 3, 1), (3,)):
         t = tiling((2, 3, 1), scale)
         assert (t.mode, t.tiling_key, shown(t)) == (3, 11, (2, 2, 3, 1, 0, 1, 1, 1, 1, 3))
-        assert t.scale == arch35.ScaleUse("columns", 3)
+        assert t.scale == ScaleUse("columns", 3)
     assert arch35.select_mode((4, 2, 8), (1, 1, 8)) == M.PER_CHANNEL
     assert arch35.select_mode((4, 2, 8), (1, 1, 1)) == M.PER_TENSOR
     assert arch35.merge_input_shape((2, 3, 4, 5), M.PER_HEAD) == (M.PER_HEAD, (6, 4, 5))
@@ -290,7 +323,7 @@ def test_problem_entry_points_and_a_tile_plan_of_the_view():
     assert arch35.host_tiling(Problem((2, 64, 256), DataType.INT8, 64, DataType.FLOAT, True, F16, False),
                               UT_UB, UT_CORES)[1] == fields
     plan = TilePlan("cann", "ascend950-ut", t.tiling_key, t.mode, t.block_dim, t.workspace_size, t.tiling_data,
-                    grids=t.grids, ub_map=t.ub_map, view=t.view)
+                    grids=t.grids, ub_map=t.ub_map, view=t.view, scale=t.scale)
     assert plan.dims == (128, 256) and plan.to_bytes() == t.to_bytes() and plan.num_tiles == len(t.tile_table)
     assert_tiles_cover(plan)
     empty = Problem((3, 0), DataType.INT8, 1, DataType.FLOAT, False, F16, False)

@@ -368,28 +368,40 @@ def problems(draw):
     return x_shape, kwargs, platform, strategy
 
 
+def assert_grids_say_what_the_table_says(plan):
+    """Tile count and each core's tiles, elements and largest tile, from the grids alone, are the table's."""
+    table = plan.tile_table
+    assert plan.num_tiles == len(table)
+    for c, share in enumerate(plan.per_core()):
+        t = table[plan.core_offsets[c]:plan.core_offsets[c + 1]]
+        big = t[np.argmax(t["nrows"] * t["ncols"])] if len(t) else dict(nrows=0, ncols=0)
+        assert share == (len(t), int((t["nrows"] * t["ncols"]).sum()), (big["nrows"], big["ncols"]))
+
+
 @given(problems())
 def test_every_plan_covers_each_element_once_and_fits_ub(case):
     x_shape, kwargs, platform, strategy = case
     try:
         plan = tiling.plan(x_shape, platform=platform, strategy=strategy, **kwargs)
-    except ValueError as err:   # only a user's tile shape may overflow the budget
+    except ValueError as err:   # only a user's tile shape may overflow the budget; arch35's cann has 2 buffers
+        if "arch35 kernels' queues hold 2 buffers" in str(err):
+            assert platforms.get(platform).arch == "arch35" and strategy.name == "cann" and strategy.buffers != 2
+            return
         assert strategy.base_n or strategy.base_len, err
         assert "bytes of UB, more than the budget" in str(err)
         return
     table, (dim0, dim1) = plan.tile_table, plan.dims
     assert dim0 * dim1 == plan.problem.numel
     assert (coverage(plan) == 1).all()
-    # what the grids say without the table is what the table says
-    assert plan.num_tiles == len(table)
-    for c, share in enumerate(plan.per_core()):
-        t = table[plan.core_offsets[c]:plan.core_offsets[c + 1]]
-        big = t[np.argmax(t["nrows"] * t["ncols"])]
-        assert share == (len(t), int((t["nrows"] * t["ncols"]).sum()), (big["nrows"], big["ncols"]))
+    assert_grids_say_what_the_table_says(plan)
     assert plan.ub_bytes <= plan.ub_budget <= platforms.get(platform).ub_bytes
-    # every launched core has work, tiles are grouped by core, and none is empty
-    assert 1 <= plan.block_dim <= platforms.get(platform).vector_cores
-    assert (np.diff(plan.core_offsets) > 0).all() and plan.core_offsets[-1] == len(table)
+    # the first numCore cores have work, the rest of the launch none (arch22 launches numCore, arch35 every core);
+    # tiles are grouped by core, and none is empty
+    cores = platforms.get(platform).vector_cores
+    num_core = plan.tiling_data["numCore"]
+    assert plan.block_dim == (num_core if platforms.get(platform).arch == "arch22" else cores)
+    counts = np.diff(plan.core_offsets)
+    assert (counts[:num_core] > 0).all() and not counts[num_core:].any() and plan.core_offsets[-1] == len(table)
     assert (table["nrows"] >= 1).all() and (table["ncols"] >= 1).all()
     # the kernel contract: columns start and end on the storage group, except at dim1
     group = GROUP[kwargs["x_dtype"]]
