@@ -8,9 +8,6 @@ from .. import sim, tiling
 from .problem import Experiment, add_problem_arguments, add_strategy_arguments, core_groups, core_label, \
     strategy_from
 
-MODES = {value: name for name, value in vars(tiling.Mode).items() if name.isupper()}  # 0 -> "PER_TENSOR"
-
-
 def add_arguments(parser) -> None:
     add_problem_arguments(parser)
     add_strategy_arguments(parser)
@@ -20,7 +17,7 @@ def add_arguments(parser) -> None:
 def key_text(plan: tiling.TilePlan) -> str:
     """The key and what it encodes, read from the tiling data (each architecture packs the flags its way)."""
     flags = [name for field, name in (("hasOffset", "offset"), ("sqrtMode", "sqrt mode")) if plan.tiling_data[field]]
-    return f"{plan.tiling_key} ({', '.join([MODES[plan.mode], *flags])})"
+    return f"{plan.tiling_key} ({', '.join([plan.mode_name, *flags])})"
 
 
 def per_core(plan: tiling.TilePlan) -> list[dict]:
@@ -58,7 +55,7 @@ def run(args) -> int:
     print(f"antiquant plan: {exp.describe()}, strategy {strategy.describe()}")
     print(f"  tiling key {key_text(plan)}, block dim {plan.block_dim}, "
           f"workspace {plan.workspace_size} bytes")
-    print("  tiling data (14 x int64, CANN's order):")
+    print(f"  tiling data ({len(plan.tiling_data)} x int64, CANN's order):")
     items = [f"{name} {value}" for name, value in plan.tiling_data.items()]
     for i in range(0, len(items), 7):
         print("    " + "  ".join(items[i:i + 7]))
