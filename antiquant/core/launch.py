@@ -85,7 +85,7 @@ def _prepared(array: np.ndarray, region: Region | None, workspace, square: bool,
     if region is None:
         return array.reshape(1, -1)
     values = region.view(workspace, np.float32, (lanes, array.size // lanes))
-    kernels.split_lanes(np.ascontiguousarray(array, np.float32), values, square)  # Numba: inf/NaN raise nothing
+    kernels.split_lanes(np.ascontiguousarray(array, np.float32).reshape(-1), values, square)  # Numba: inf/NaN raise nothing
     return values
 
 
