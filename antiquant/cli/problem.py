@@ -121,7 +121,8 @@ class Experiment:
         from ..core.validation import check_description
 
         def shadow(datatype, shape):
-            return AclTensor.from_numpy(np.broadcast_to(np.zeros((), dtypes.numpy_dtype_of(datatype)), shape))
+            # shape and dtype only: the rules read nothing else, and a shape numpy cannot hold is plannable
+            return AclTensor(np.zeros((), dtypes.numpy_dtype_of(datatype)), datatype, shape, packed=False)
         x, y = shadow(X_DTYPES[self.x_dtype], self.x_shape), shadow(DST_TYPES[self.dst], self.shape)
         scale = shadow(SCALE_DTYPES[self.scale_dtype], self.scale_shape)
         try:

@@ -227,8 +227,10 @@ def _x_over(kind: str, y_shape: tuple, pool: np.ndarray):
     if pool.size < nbytes:
         raise ValueError(f"pool: expected at least {nbytes} bytes, got {pool.size}")
     raw = pool[:nbytes]
-    if kind in WHOLE_BYTES:
-        return stored_x(kind, raw.view(np.int8).reshape(y_shape))
+    if kind == "int8":
+        return raw.reshape(y_shape)
+    if kind in FLOAT8_KINDS:
+        return stored_x(kind, raw.view(np.int8).reshape(y_shape))       # a view of the same bytes
     words = (*y_shape[:-1], y_shape[-1] // X_GROUP[kind])
     if kind == "int32":
         return raw.view(np.int32).reshape(words)

@@ -106,7 +106,7 @@ def test_scale_that_requires_grad_is_read_not_copied():
     (lambda: npu_anti_quant(torch.ones(4, dtype=torch.int32), torch.ones(1), src_dtype=torch.int8),
      "src_dtype: expected torch.quint4x2"),
     (lambda: npu_anti_quant(torch.tensor(5, dtype=torch.int32), torch.ones(1)), "needs at least one dimension"),
-    (lambda: npu_anti_quant(torch.ones(4), torch.ones(1)), "x: expected dtype torch.int8 or torch.int32"),
+    (lambda: npu_anti_quant(torch.ones(4), torch.ones(1)), "x: expected dtype torch.int8, torch.int32"),
     (lambda: npu_anti_quant(torch.ones(4, dtype=torch.int8), torch.ones(1), dst_dtype=torch.float32),
      "dst_dtype: expected torch.float16 or torch.bfloat16"),
     (lambda: npu_anti_quant(torch.ones(4, dtype=torch.int8), torch.ones(3)), "scale: expected size 1"),
