@@ -16,7 +16,7 @@ from numba import njit
 
 from .bits import bits_f32, f32_bits
 
-__all__ = ["hifloat8_bits", "hifloat8_f32", "float8_e5m2_bits", "float8_e5m2_f32", "float8_e4m3fn_bits",
+__all__ = ["CODE_DECODERS", "hifloat8_bits", "hifloat8_f32", "float8_e5m2_bits", "float8_e5m2_f32", "float8_e4m3fn_bits",
            "float8_e4m3fn_f32"]
 
 _U = np.uint32
@@ -98,3 +98,7 @@ def float8_e5m2_f32(code):
 def float8_e4m3fn_f32(code):
     """FLOAT8_E4M3FN code -> float32 (``float8_e4m3fn_bits``)."""
     return bits_f32(float8_e4m3fn_bits(code))
+
+
+# The kernels' name of each 8-bit float source (``kernels.dequant.SOURCES``) -> its code -> float32 decoder.
+CODE_DECODERS = {"hifloat8": hifloat8_f32, "float8_e5m2": float8_e5m2_f32, "float8_e4m3fn": float8_e4m3fn_f32}

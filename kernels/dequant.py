@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit, prange
 
 from .bits import bf16_bits, f16_bits_hw, f16_bits_sw, signed_nibble, target_has_f16c
+from .decoders import CODE_DECODERS
 from .jit import generated_kernel
 from .vector import LINE, prefer_512bit_vectors, store_fence, stream_lines
 
@@ -45,6 +46,8 @@ SOURCES = {
     # Eight per int32 word, low nibble first: on a little-endian CPU that is exactly packed int4 bytes,
     # which vectorise better than 8-nibble words.
     "int32": Source("int32", np.uint8, 2, True) if sys.byteorder == "little" else Source("int32", np.int32, 8, True),
+    # The 8-bit floats of Ascend 950, one code per byte, decoded straight to float32 (docs/spec.md 8.3).
+    **{name: Source(name, np.uint8, 1, False) for name in CODE_DECODERS},
 }
 
 
@@ -52,6 +55,21 @@ SOURCES = {
 def whole(word, i):
     """Value ``i`` of an int8 storage element: the int8 itself."""
     return np.int32(word)
+
+
+def code_value(decoder):
+    """The decode step of a one-code-per-byte source: ``decoder(code)``, a float32, exact."""
+    @njit(inline="always")
+    def value(word, i):
+        return decoder(word)
+    return value
+
+
+def decode_step(source: str):
+    """``decode(word, i)``: value ``i`` of one storage element of ``source``, exact in float32."""
+    if source in CODE_DECODERS:
+        return code_value(CODE_DECODERS[source])
+    return signed_nibble if SOURCES[source].nibbles else whole
 
 
 @functools.lru_cache(maxsize=None)
@@ -67,7 +85,7 @@ def dequant_span(source: str, *, bf16: bool, per_channel: bool, has_offset: bool
     """
     src = SOURCES[source]
     lanes, units = src.lanes, src.group // src.lanes
-    decode = signed_nibble if src.nibbles else whole
+    decode = decode_step(source)
     to_bits = bf16_bits if bf16 else f16_bits_hw if hw_f16 else f16_bits_sw
 
     @njit(inline="always")
@@ -152,7 +170,7 @@ def streamed(span, units: int, burst: int):
 
 @functools.lru_cache(maxsize=None)
 def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, parallel: bool = True,
-                 hw_f16: bool | None = None, streaming: bool = False):
+                 hw_f16: bool | None = None, streaming: bool = False, per_head: bool = False):
     """The specialisation for one combination; compiled (or loaded from cache) on its first call.
 
     Call it as ``kernel(x2d, scale, offset, y2d, tiles)``: x2d the storage of the ``[dim0, dim1]`` view,
@@ -162,7 +180,13 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
     on the calling thread (for work too small to pay for waking the thread team). ``streaming`` writes y
     with streaming stores (``streamed``) where a chunk starts a line: for outputs too large to stay in
     cache, whose plain stores would read every line of y from memory before writing it.
+
+    ``per_head`` (with ``per_channel`` False): scale/offset are float32 ``[1, N]`` and row ``r`` of the view
+    uses element ``r % N`` for every column (docs/spec.md 8.3.3), handed to the per-tensor span as a ``[1, 1]``
+    slice: per head runs at per-tensor speed.
     """
+    if per_head and per_channel:
+        raise ValueError("per_head: a scale runs along rows (per head) or columns (per channel), not both")
     src = SOURCES[source]
     lanes = src.lanes
     units = src.group // lanes                  # items per storage word: chunks hold whole words
@@ -191,17 +215,22 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
                     row0, nrows, col0, ncols = tiles[t].row0, tiles[t].nrows, tiles[t].col0, tiles[t].ncols
                     first, items = col0 // lanes, ncols // lanes
                     for r in range(row0, row0 + nrows):
+                        if per_head:
+                            h = r % scale.shape[1]
+                            s_r, o_r = scale[:, h:h + 1], offset[:, h:h + 1]
+                        else:
+                            s_r, o_r = scale, offset
                         yr = y[r][first:first + items]
                         lead = (-yr.ctypes.data) % LINE // unit_bytes
                         a, b = chunk_bounds(k, (lead + units - 1) // units * units, chunk, items)
                         if a < b:
                             xs = x[r][(first + a) // units:(first + b) // units]
                             if streaming:
-                                write(xs, yr[a:b], staging, scale, offset, first + a)
+                                write(xs, yr[a:b], staging, s_r, o_r, first + a)
                             else:
-                                span(xs, yr[a:b], scale, offset, first + a, b - a)
+                                span(xs, yr[a:b], s_r, o_r, first + a, b - a)
             if streaming:
                 store_fence()  # the streamed lines reach memory before the caller reads y
 
-    return generated_kernel(fused, (source, bf16, per_channel, has_offset, parallel, hw, streaming),
+    return generated_kernel(fused, (source, bf16, per_channel, has_offset, parallel, hw, streaming, per_head),
                             parallel=parallel)

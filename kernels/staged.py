@@ -44,8 +44,11 @@ def lane_floats(u, start, lanes, items):
 
 
 @functools.lru_cache(maxsize=None)
-def staged_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, hw_f16: bool | None = None):
-    """The staged specialisation for one combination.
+def staged_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, hw_f16: bool | None = None,
+                  per_head: bool = False):
+    """The staged specialisation for one combination (``per_head`` as for ``fused_kernel``: row ``r`` of the
+    view uses scale/offset element ``r % N`` of their ``[1, N]``, staged per tile into the layout's scale and
+    offset regions, which must then hold a tile's rows as float32).
 
     Call it as ``kernel(x2d, scale, offset, y2d, tiles, core_offsets, ub, layout)``: arguments as for
     ``fused_kernel`` (y2d in ``Source.unit``), plus ``core_offsets`` (core ``c`` runs
@@ -83,9 +86,18 @@ def staged_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, 
                         if stage_offset:
                             o[lane][:] = offset[lane][y_first:y_first + items]
                     last_col0, last_ncols = col0, ncols
+                if per_head:                                                # MTE2: the tile's rows' scales
+                    s = lane_floats(u, layout.scale_offset, 1, nrows)
+                    o = lane_floats(u, layout.offset_offset, 1, nrows) if has_offset else s
+                    for r in range(nrows):
+                        h = (row0 + r) % scale.shape[1]
+                        s[0, r] = scale[0, h]
+                        if has_offset:
+                            o[0, r] = offset[0, h]
                 for r in range(nrows):                                      # vector: UB x slot -> UB y slot
-                    span(xs[r * words:(r + 1) * words], ys[r * items:(r + 1) * items], s, o, 0, items)
+                    s_r, o_r = (s[:, r:r + 1], o[:, r:r + 1]) if per_head else (s, o)
+                    span(xs[r * words:(r + 1) * words], ys[r * items:(r + 1) * items], s_r, o_r, 0, items)
                 for r in range(nrows):                                      # MTE3: UB y slot -> y
                     y[row0 + r, y_first:y_first + items] = ys[r * items:(r + 1) * items]
 
-    return generated_kernel(staged, (source, bf16, per_channel, has_offset, hw))
+    return generated_kernel(staged, (source, bf16, per_channel, has_offset, hw, per_head))

@@ -1,0 +1,118 @@
+"""The kernels' 8-bit float sources (every one of the 256 codes of each format) and per-head scales, called
+directly, against float32 steps over ``antiquant.core.reference``'s own decoding (no code shared with
+``kernels.decoders``). Raw bits are compared, NaN included."""
+
+import itertools
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+from antiquant import kernels, tiling
+from antiquant.core import reference
+from antiquant.core.dtypes import DataType
+from antiquant.kernels.bits import target_has_f16c
+from antiquant.kernels.staged import UbLayout
+
+FORMATS = {"hifloat8": reference.hifloat8_values,
+           "float8_e5m2": lambda c: reference.float8_values(c, DataType.FLOAT8_E5M2),
+           "float8_e4m3fn": lambda c: reference.float8_values(c, DataType.FLOAT8_E4M3FN)}
+DST = {True: ml_dtypes.bfloat16, False: np.float16}
+CODES = np.arange(256, dtype=np.uint8)
+
+
+def expected(values, scale, offset, bf16):
+    """float32 steps (docs/spec.md section 1): + offset, * scale, one rounding to y's dtype."""
+    with np.errstate(all="ignore"):
+        v = values if offset is None else values + offset
+        return (v * scale).astype(DST[bf16]).view(np.uint16)
+
+
+def table(rows, cols, tile_rows, tile_cols, cores=2):
+    """Tiles of ``tile_rows x tile_cols`` over ``[rows, cols]``, dealt to ``cores`` in row bands."""
+    g = [tiling.tiles.grid(c, r0, min(rows, r0 + tile_rows * 2), 0, cols, tile_rows, tile_cols)
+         for c, r0 in zip(itertools.cycle(range(cores)), range(0, rows, tile_rows * 2))]
+    g.sort(key=lambda t: t[0])
+    grids = tiling.tiles.grids(g)
+    return tiling.tiles.table(grids), tiling.tiles.core_offsets(grids, cores)
+
+
+def run(source, bf16, along, has_offset, x, scale, offset, mode, **flags):
+    """One kernel call over ``x`` ([rows, cols] codes); scale/offset float32 as the kernels take them."""
+    rows, cols = x.shape
+    per_channel, per_head = along == "columns", along == "rows"
+    y = np.full((rows, cols), 0xABCD, np.uint16)
+    tiles, offsets = table(rows, cols, 3, 64)
+    s2, o2 = scale.reshape(1, -1), (scale if offset is None else offset).reshape(1, -1)
+    if mode == "fused":
+        kernels.fused_kernel(source, bf16, per_channel, has_offset, per_head=per_head, **flags)(x, s2, o2, y, tiles)
+    else:
+        ub_bytes = 3 * 64 * 3 * 2 + 2 * 4 * 64 + 64
+        layout = UbLayout(x_offset=0, x_slot=3 * 64, y_offset=3 * 64 * 2, y_slot=3 * 64 * 2,
+                          scale_offset=3 * 64 * 3 * 2, offset_offset=3 * 64 * 3 * 2 + 4 * 64, buffers=2)
+        ub = np.zeros((2, ub_bytes), np.uint8)
+        kernels.staged_kernel(source, bf16, per_channel, has_offset, per_head=per_head, **flags)(
+            x, s2, o2, y, tiles, offsets, ub, layout)
+    return y
+
+
+F16_PATHS = [False, True] if target_has_f16c() else [False]
+
+
+# Every format to both destinations through the fused kernel; each scale layout and the staged kernel on a
+# rotation of formats (each specialisation compiles for about a second in a fresh checkout).
+COMBOS = ([(s, bf16, "columns", True, "fused") for s in FORMATS for bf16 in (True, False)]
+          + [(s, bf16, along, off, mode) for (s, (along, off, mode)), bf16 in zip(
+              zip(itertools.cycle(FORMATS), [("none", False, "fused"), ("rows", True, "fused"),
+                                            ("columns", False, "staged"), ("rows", True, "staged"),
+                                            ("none", True, "staged")]), itertools.cycle((True, False)))])
+
+
+@pytest.mark.parametrize("source,bf16,along,has_offset,mode", COMBOS, ids=str)
+def test_every_code_of_every_format(source, bf16, along, has_offset, mode):
+    """A [16, 256] x holding all 256 codes in each row (shifted per row), through every scale layout."""
+    rng = np.random.default_rng(3)
+    x = np.stack([np.roll(CODES, 17 * r) for r in range(16)])
+    n = {"none": 1, "columns": 256, "rows": 5}[along]
+    scale = (rng.standard_normal(n) * 2).astype(np.float32)
+    offset = (rng.standard_normal(n) * 3).astype(np.float32) if has_offset else None
+    values = FORMATS[source](x)
+    if along == "rows":
+        rows = np.arange(16) % n
+        s, o = scale[rows, None], None if offset is None else offset[rows, None]
+    else:
+        s, o = (scale if n > 1 else scale[0]), (offset if n > 1 or offset is None else offset[0])
+    want = expected(values, s, o, bf16)
+    for hw in F16_PATHS if not bf16 else [None]:
+        flags = {} if hw is None else {"hw_f16": hw}
+        got = run(source, bf16, along, has_offset, x, scale, offset, mode, **flags)
+        np.testing.assert_array_equal(got, want, err_msg=f"{source} hw_f16={hw}")
+
+
+@pytest.mark.parametrize("source,streaming,parallel", [(s, True, True) for s in FORMATS] + [("hifloat8", False, False)])
+def test_streaming_and_serial_kernels(source, streaming, parallel):
+    x = np.tile(CODES, (9, 33))[:, 3:8000]           # rows of several bursts, odd width
+    x = np.ascontiguousarray(x)
+    scale = np.float32([0.75])
+    got = run(source, True, "none", False, x, scale, None, "fused", streaming=streaming, parallel=parallel)
+    np.testing.assert_array_equal(got, expected(FORMATS[source](x), scale[0], None, True))
+
+
+@pytest.mark.parametrize("heads,dim", [(1, 64), (7, 1), (5, 130), (64, 128), (3, 4096)])
+@pytest.mark.parametrize("mode", ["fused", "staged"])
+def test_per_head_rows_take_their_heads_values(heads, dim, mode):
+    """Row r of [S*N, D] uses element r % N, whatever N against the tiles' row bands."""
+    rng = np.random.default_rng(heads * dim)
+    rows = 3 * heads + (1 if heads > 1 else 0)        # a last partial group of heads too
+    x = rng.integers(-128, 128, (rows, dim), dtype=np.int8)
+    scale = rng.random(heads, dtype=np.float32)
+    offset = rng.standard_normal(heads).astype(np.float32)
+    got = run("int8", False, "rows", True, x, scale, offset, mode)
+    h = np.arange(rows) % heads
+    want = expected(x.astype(np.float32), scale[h, None], offset[h, None], False)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_per_head_and_per_channel_together_refused():
+    with pytest.raises(ValueError, match="per_head"):
+        kernels.fused_kernel("int8", True, True, False, per_head=True)
