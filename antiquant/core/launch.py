@@ -21,7 +21,7 @@ import threading
 import numpy as np
 
 from .. import kernels, tiling
-from . import platforms
+from . import platforms, threads
 from .dtypes import FLOAT8_TYPES, NAMES, DataType
 from .validation import CheckedCall, check_call
 
@@ -169,13 +169,14 @@ class Launch:
         source = kernels.SOURCES[self.source]
         args = (x.reshape(dim0, -1).view(source.storage), scale, offset,
                 y_out.view(np.uint16).reshape(dim0, dim1).view(source.unit), self.plan.tile_table)
-        if self.mode == "fused":
-            kernels.fused_kernel(*flags, parallel=self.parallel, streaming=self.streaming and not fresh_y,
-                                 per_head=per_head)(*args)
-        else:
-            layout, ub_bytes = _ub_layout(self.plan, self._staged_scale_bytes())
-            ub = np.empty((self.plan.block_dim, ub_bytes), np.uint8)
-            kernels.staged_kernel(*flags, per_head=per_head)(*args, self.plan.core_offsets, ub, layout)
+        with threads.launching(self.parallel or self.mode == "ub"):    # the staged kernel is always parallel
+            if self.mode == "fused":
+                kernels.fused_kernel(*flags, parallel=self.parallel, streaming=self.streaming and not fresh_y,
+                                     per_head=per_head)(*args)
+            else:
+                layout, ub_bytes = _ub_layout(self.plan, self._staged_scale_bytes())
+                ub = np.empty((self.plan.block_dim, ub_bytes), np.uint8)
+                kernels.staged_kernel(*flags, per_head=per_head)(*args, self.plan.core_offsets, ub, layout)
         if "y" in r:
             np.copyto(y, y_out)
 
