@@ -290,8 +290,10 @@ def new_output(shape: tuple, dtype: np.dtype) -> tuple[np.ndarray, bool]:
 # Validated launches by call signature, as CANN caches executors: a repeated call with tensors described
 # alike (dtype, shape, strides, writability) and the same attributes skips validation and planning, which
 # depend on nothing else. Only memory overlap depends on the arrays themselves: it is checked every call.
+# Threads share it: a lookup is one dict get (atomic), insertion and eviction hold ``_LAUNCHES_LOCK``.
 _LAUNCHES: dict = {}
 _LAUNCHES_MAX = 256
+_LAUNCHES_LOCK = threading.Lock()
 
 
 def _describe(a) -> tuple | None:
@@ -325,6 +327,9 @@ def cached(key: tuple | None) -> tuple | None:
 
 
 def remember(key: tuple, value: tuple) -> None:
-    if len(_LAUNCHES) >= _LAUNCHES_MAX:
-        _LAUNCHES.pop(next(iter(_LAUNCHES)))
-    _LAUNCHES[key] = value
+    """Store ``value`` for ``key``, evicting the oldest entries past ``_LAUNCHES_MAX``."""
+    with _LAUNCHES_LOCK:
+        if key not in _LAUNCHES:
+            while len(_LAUNCHES) >= _LAUNCHES_MAX:
+                del _LAUNCHES[next(iter(_LAUNCHES))]
+        _LAUNCHES[key] = value

@@ -197,3 +197,34 @@ def test_aclGetRecentErrMsg_is_per_thread():
     for i in range(8):
         assert seen[i][0] == Status.ACLNN_ERR_PARAM_INVALID
         assert seen[i][1].endswith(f"scale: expected size 1 or y's last dimension 8, got {9 + i}"), seen[i][1]
+
+
+def test_8_threads_x_40_calls_with_reused_outputs_and_workspaces_never_write_over_a_kept_result():
+    """Each thread's kept workspace and output memory (core.launch) stay its own: a result a thread still
+    holds is never written by a later call, its own or another thread's."""
+    threads, calls = 8, 40
+    rng = np.random.default_rng(3)
+    x = rng.integers(-128, 128, (512, 2 * 2048), dtype=np.int8)[:, ::2]     # strided: staged in the workspace
+    scale = rng.random(2048).astype(np.float32)
+    want = reference.anti_quant(x, scale)                                  # 2 MiB of float16: reused memory
+    kept = [[] for _ in range(threads)]
+    barrier = threading.Barrier(threads)
+
+    def worker(t):
+        barrier.wait()
+        for k in range(calls):
+            y = ascend_anti_quant(x, scale)
+            if k % 3:
+                del y                                                      # dropped: its memory may be reused
+                continue
+            kept[t].append(y)
+            for held in kept[t]:
+                assert_same_bits(held, want)
+
+    run_threads([lambda t=t: worker(t) for t in range(threads)])
+    held = [y for ys in kept for y in ys]
+    assert len(held) == threads * len(range(0, calls, 3))
+    for i, a in enumerate(held):
+        assert_same_bits(a, want)
+        assert not any(np.shares_memory(a, b) for b in held[i + 1:])
+    print(f"{threads} threads x {calls} calls, {len(held)} results kept ({want.nbytes} bytes each): none overwritten")
