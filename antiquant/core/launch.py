@@ -239,15 +239,26 @@ WORKSPACE_REUSE_MAX = 32 << 20
 _scratch = threading.local()
 
 
+def out_of_memory(name: str, shape: tuple, dtype) -> MemoryError:
+    """The error for memory a valid call needs and cannot get, naming the tensor, its shape and its bytes
+    (numpy's own names the flat byte buffer behind it)."""
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    return MemoryError(f"{name}: cannot allocate {nbytes} bytes ({nbytes / 2**30:.1f} GiB) for shape {shape} of "
+                       f"{np.dtype(dtype)}")
+
+
 def thread_workspace(nbytes: int) -> np.ndarray | None:
     """A workspace for one synchronous call on this thread: the thread's kept one when it is big enough."""
     if not nbytes:
         return None
-    if nbytes > WORKSPACE_REUSE_MAX:
-        return np.empty(nbytes, np.uint8)
-    kept = getattr(_scratch, "workspace", None)
-    if kept is None or kept.size < nbytes:
-        kept = _scratch.workspace = np.empty(nbytes, np.uint8)
+    try:
+        if nbytes > WORKSPACE_REUSE_MAX:
+            return np.empty(nbytes, np.uint8)
+        kept = getattr(_scratch, "workspace", None)
+        if kept is None or kept.size < nbytes:
+            kept = _scratch.workspace = np.empty(nbytes, np.uint8)
+    except MemoryError:
+        raise out_of_memory("workspace", (nbytes,), np.uint8) from None
     return kept[:nbytes]
 
 
@@ -274,16 +285,20 @@ _UNUSED = _unused_references()
 
 
 def new_output(shape: tuple, dtype: np.dtype) -> tuple[np.ndarray, bool]:
-    """An uninitialised output array, and whether its memory is freshly allocated (pages not yet mapped)."""
+    """An uninitialised output array, and whether its memory is freshly allocated (pages not yet mapped);
+    ``out_of_memory("y", ...)`` if it cannot be had."""
     nbytes = math.prod(shape) * np.dtype(dtype).itemsize  # (np.prod would cost a 1-row call 3 us)
-    if nbytes < OUTPUT_REUSE_MIN:
-        return np.empty(shape, dtype), True
-    kept = getattr(_scratch, "output", None)
-    if kept is not None and kept.nbytes == nbytes:
-        del kept  # not counted as a user
-        if _references(_scratch) == _UNUSED:
-            return _scratch.output.view(dtype).reshape(shape), False
-    _scratch.output = np.empty(nbytes, np.uint8)
+    try:
+        if nbytes < OUTPUT_REUSE_MIN:
+            return np.empty(shape, dtype), True
+        kept = getattr(_scratch, "output", None)
+        if kept is not None and kept.nbytes == nbytes:
+            del kept  # not counted as a user
+            if _references(_scratch) == _UNUSED:
+                return _scratch.output.view(dtype).reshape(shape), False
+        _scratch.output = np.empty(nbytes, np.uint8)
+    except MemoryError:
+        raise out_of_memory("y", shape, dtype) from None
     return _scratch.output.view(dtype).reshape(shape), True
 
 
