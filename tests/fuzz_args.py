@@ -4,9 +4,11 @@
     python tests/fuzz_args.py -atheris_runs=200000
 
 Every argument is picked from a menu of valid and hostile values. The only acceptable outcomes are a result
-equal to the reference, or a refusal with a one-line message and x and ``out`` byte-for-byte untouched: an
-``AclnnError``, or a ``TypeError`` / ``ValueError`` whose message starts with the argument it is about
-("x: ...", "strategy: ..."), since a TypeError from deep inside numpy is a crash, not a refusal.
+equal to the reference, or a refusal with a one-line message and x and ``out`` byte-for-byte untouched, of
+the kinds docs/spec.md section 3 documents: an ``AclnnError``; a ``TypeError`` whose message starts with the
+argument it is about ("x: ...", a wrong Python type); a ``ValueError`` only for antiquant's own options
+("platform: ...", "strategy: ...", "mode: ..."). A TypeError or ValueError from deep inside numpy is a crash,
+not a refusal, even where its text happens to start like one.
 ``tests/core/test_fuzz.py`` drives the same menus from hypothesis in CI.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import math
 import os
 import sys
 import warnings
@@ -50,6 +53,8 @@ ALLOWED = (AclnnError, TypeError, ValueError)
 # escaping from inside (e.g. "cannot reshape array of size 3") name none of them.
 ARGUMENT_NAMES = ("x", "scale", "offset", "dst_type", "dstType", "sqrt_mode", "sqrtMode", "out", "platform",
                   "strategy", "mode")
+# The arguments that are antiquant's, not CANN's: only their refusals may be ValueErrors (docs/spec.md 3).
+OWN_OPTIONS = ("platform", "strategy", "mode")
 BF16 = ml_dtypes.bfloat16
 SPECIALS = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45, 3.4e38, 65520.0], np.float32)
 
@@ -120,6 +125,11 @@ X_HOSTILE = [
     lambda r: np.zeros((2, 0), np.int32),
     lambda r: np.zeros((2, 8), np.int8).view([("a", np.int8)]),
     lambda r: memoryview(np.zeros(8, np.int8)),
+    lambda r: np.broadcast_to(np.int8(1), (2**31, 2**31)),              # y past numpy's 2**63 - 1 bytes
+    lambda r: np.broadcast_to(np.int32(1), (2**28, 2**31)),             # y (8 int4 a word) likewise
+    lambda r: np.broadcast_to(np.int8(1), (2**60, 4)),                  # likewise, one long axis
+    lambda r: np.broadcast_to(np.zeros((), ml_dtypes.int4), (200000, 200000)),  # strided int4, y 80 GB
+    lambda r: AclTensor(np.zeros(4, np.int8), DataType.INT8, (2**40, 2**40), False),
     lambda r: [[1, 2], [3, 4]],
     lambda r: "x",
     lambda r: 7,
@@ -160,6 +170,8 @@ SCALE_HOSTILE = [
     lambda r, n: np.ones((n, 0), np.float32),
     lambda r, n: AclTensor(np.ones(n, np.float32), DataType.BF16, (n,), False),
     lambda r, n: np.ones(n, np.float32).tolist(),
+    lambda r, n: np.broadcast_to(np.float32(1), (2**40,)),
+    lambda r, n: np.broadcast_to(np.float32(1), (2**30, 2**30)),
     lambda r, n: None,
 ]
 
@@ -190,11 +202,18 @@ STRATEGY_HOSTILE = ["no-such-strategy", None, 3, ["cann"], "CANN", b"cann",
 MODE_MENU = ["ub", "fused", "no-such-mode", None, 1, "UB", "", ["ub"], b"ub"]
 
 
+# y shapes up to this many elements shape the scale and out menus; past it (the enormous hostile x) they are
+# made for the guess (2, 8): a valid scale or out for such an x would not fit in memory.
+MENU_ELEMENTS = 1 << 20
+
+
 def _y_layout(x, dst):
     """y's shape and dtype for this x and dst_type where they can be told, else a guess."""
     try:
         shape = expected_y_shape(x if isinstance(x, AclTensor) else AclTensor.from_numpy(x))
     except (TypeError, ValueError, AttributeError):
+        shape = (2, 8)
+    if math.prod(shape) > MENU_ELEMENTS:
         shape = (2, 8)
     try:
         dtype = numpy_dtype_of(dst_type_code(dst))
@@ -227,6 +246,7 @@ def _out_hostile(shape, dtype):
         lambda: np.full(shape, 5, dtype).view(np.uint16),
         lambda: memoryview(np.full(shape, 5, dtype).view(np.uint16)),
         lambda: np.full(shape, 5, dtype)[None],
+        lambda: np.broadcast_to(np.zeros((), dtype), (2**30, 2**31)),
     ]
     if len(shape) >= 2 and shape[-1] > 0:
         menu.append(lambda: as_strided(np.full(shape[-1], 5, dtype), shape, (0,) * (len(shape) - 1) + (dtype.itemsize,)))
@@ -281,14 +301,26 @@ def draw_call(pick):
 
 
 def _bytes(a):
+    """The bytes ``a`` addresses (each once: a broadcast axis is read at 0), or None for what has none."""
     a = a.array if isinstance(a, AclTensor) else a
-    return a.tobytes() if isinstance(a, np.ndarray) and isinstance(a.base, (type(None), np.ndarray)) else None
+    if not isinstance(a, np.ndarray) or not isinstance(a.base, (type(None), np.ndarray)):
+        return None
+    return a[tuple(0 if stride == 0 and n else slice(None) for stride, n in zip(a.strides, a.shape))].tobytes()
 
 
-def names_an_argument(message: str) -> bool:
-    """True for a one-line message that starts with an argument's name and a colon, as the operator's do."""
+def names_an_argument(message: str, names=ARGUMENT_NAMES) -> bool:
+    """True for a one-line message that starts with an argument's name (one of ``names``) and a colon, as the
+    operator's do."""
     name, colon, _ = message.partition(":")
-    return bool(colon) and name in ARGUMENT_NAMES and "\n" not in message
+    return bool(colon) and name in names and "\n" not in message
+
+
+def documented_refusal(err: Exception) -> bool:
+    """An AclnnError, a TypeError naming its argument, or a ValueError naming one of antiquant's options."""
+    if isinstance(err, AclnnError):
+        return True
+    names = ARGUMENT_NAMES if isinstance(err, TypeError) else OWN_OPTIONS
+    return type(err) in (TypeError, ValueError) and names_an_argument(str(err), names)
 
 
 def check_call(x, scale, offset, kwargs) -> str:
@@ -300,8 +332,8 @@ def check_call(x, scale, offset, kwargs) -> str:
     except ALLOWED as err:
         message = str(err)
         assert message and "\n" not in message, f"{type(err).__name__} message not one line: {message!r}"
-        assert isinstance(err, AclnnError) or names_an_argument(message), \
-            f"{type(err).__name__} does not name the argument it is about: {message!r}"
+        assert documented_refusal(err), \
+            f"{type(err).__name__} is not a documented refusal naming its argument: {message!r}"
         assert _bytes(x) == x_before, "a refused call changed x"
         assert _bytes(out) == out_before, "a refused call wrote into out"
         return type(err).__name__

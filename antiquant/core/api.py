@@ -2,19 +2,22 @@
 
 It takes the executor's path (``core.launch``): arrays become ``AclTensor`` views, ``launch.prepare``
 validates and plans, ``Launch.run`` runs the kernel into y. A repeated call described alike skips straight
-to ``Launch.run`` through the launch cache.
+to ``Launch.run`` through the launch cache. Without ``out``, y is allocated only once the call has passed
+every check that can be made without it, so an invalid call is refused whatever its size.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import launch
+from .. import tiling
+from . import launch, platforms
 from .dtypes import AclnnError, Status, dst_type_code, numpy_dtype_of
 from .tensor import AclTensor
-from .validation import check_apart, expected_y_shape
+from .validation import check_apart, check_description, expected_y_shape
+from .validation.common import check_layout, check_tensors_are_tensors, stand_in
 
-__all__ = ["ascend_anti_quant"]
+__all__ = ["ascend_anti_quant", "run"]
 
 
 def _tensor(name: str, value, *, optional: bool = False) -> AclTensor | None:
@@ -40,15 +43,23 @@ def ascend_anti_quant(x, scale, offset=None, *, dst_type=1, sqrt_mode=False, out
     x: int8, int32 (8 int4 per word, low nibble first), ml_dtypes.int4, or an ``AclTensor`` (e.g. packed
     INT4). scale/offset: 1-D float32 or ml_dtypes.bfloat16, size 1 or y's last dimension. Returns a new
     float16 / bfloat16 array, or fills and returns ``out``. Raises ``AclnnError`` (``.status``) on input
-    CANN would refuse; nothing is written then. ``strategy`` (a name from ``antiquant.tiling.STRATEGIES`` or a
-    ``tiling.Strategy``) picks the tile plan; ``mode="ub"`` stages every tile through per-core UB scratch.
+    CANN would refuse, whatever its size; nothing is written then. A valid call whose y (or workspace)
+    cannot be allocated raises MemoryError naming it, its shape and its bytes. ``strategy`` (a name from
+    ``antiquant.tiling.STRATEGIES`` or a ``tiling.Strategy``) picks the tile plan; ``mode="ub"`` stages every
+    tile through per-core UB scratch.
     """
+    return run(x, scale, offset, dst_type, sqrt_mode, out, platform, strategy, mode, launch.new_output)
+
+
+def run(x, scale, offset, dst_type, sqrt_mode, out, platform, strategy, mode, allocate) -> np.ndarray:
+    """``ascend_anti_quant``, whose y (when ``out`` is None) comes from ``allocate(shape, dtype)``, which
+    returns it and whether its memory is fresh (``launch.new_output``'s contract); adapters pass their own."""
     key = launch.signature(x, scale, offset, dst_type, sqrt_mode, out, platform, strategy, mode)
     known = launch.cached(key)
     if known is not None:
         bound, y_shape, y_dtype = known
         if out is None:
-            y, fresh = launch.new_output(y_shape, y_dtype)
+            y, fresh = allocate(y_shape, y_dtype)
         else:
             y, fresh = check_apart(out, x, scale, offset, "out"), False
         bound.run(x, scale, offset, y, launch.thread_workspace(bound.workspace_size), fresh)
@@ -59,7 +70,8 @@ def ascend_anti_quant(x, scale, offset=None, *, dst_type=1, sqrt_mode=False, out
     dst = dst_type_code(dst_type)
     fresh = False
     if out is None:
-        y, fresh = launch.new_output(expected_y_shape(xt), numpy_dtype_of(dst))
+        shape, dtype = _check_before_allocating(xt, st, ot, dst, sqrt_mode, platform, strategy, mode)
+        y, fresh = allocate(shape, dtype)
         yt = AclTensor.from_numpy(y)
     else:
         yt = _tensor("out", out)
@@ -70,3 +82,19 @@ def ascend_anti_quant(x, scale, offset=None, *, dst_type=1, sqrt_mode=False, out
     if key is not None:
         launch.remember(key, (bound, yt.shape, yt.array.dtype))
     return yt.array
+
+
+def _check_before_allocating(xt, st, ot, dst, sqrt_mode, platform, strategy, mode) -> tuple[tuple, np.dtype]:
+    """y's shape and dtype, once the call has passed, in ``launch.prepare``'s order, every check that does
+    not read y's memory, on a stand-in y: what is left (y writable and apart from the inputs) holds for a y
+    not allocated yet."""
+    profile = platforms.get(platform)
+    tiling.Strategy.of(strategy)
+    if mode not in launch.MODES:
+        raise ValueError(f"mode: expected 'fused' or 'ub', got {mode!r}")
+    check_tensors_are_tensors(x=xt, scale=st, offset=ot)
+    dtype = numpy_dtype_of(dst)
+    y = stand_in("y", dtype, expected_y_shape(xt))
+    check_description(xt, st, ot, dst, sqrt_mode, y, profile, "out")
+    check_layout(xt, y, "out")
+    return y.shape, dtype

@@ -21,7 +21,7 @@ import threading
 import numpy as np
 
 from .. import kernels, tiling
-from . import platforms
+from . import platforms, threads
 from .dtypes import FLOAT8_TYPES, NAMES, DataType
 from .validation import CheckedCall, check_call
 
@@ -169,13 +169,14 @@ class Launch:
         source = kernels.SOURCES[self.source]
         args = (x.reshape(dim0, -1).view(source.storage), scale, offset,
                 y_out.view(np.uint16).reshape(dim0, dim1).view(source.unit), self.plan.tile_table)
-        if self.mode == "fused":
-            kernels.fused_kernel(*flags, parallel=self.parallel, streaming=self.streaming and not fresh_y,
-                                 per_head=per_head)(*args)
-        else:
-            layout, ub_bytes = _ub_layout(self.plan, self._staged_scale_bytes())
-            ub = np.empty((self.plan.block_dim, ub_bytes), np.uint8)
-            kernels.staged_kernel(*flags, per_head=per_head)(*args, self.plan.core_offsets, ub, layout)
+        with threads.launching(self.parallel or self.mode == "ub"):    # the staged kernel is always parallel
+            if self.mode == "fused":
+                kernels.fused_kernel(*flags, parallel=self.parallel, streaming=self.streaming and not fresh_y,
+                                     per_head=per_head)(*args)
+            else:
+                layout, ub_bytes = _ub_layout(self.plan, self._staged_scale_bytes())
+                ub = np.empty((self.plan.block_dim, ub_bytes), np.uint8)
+                kernels.staged_kernel(*flags, per_head=per_head)(*args, self.plan.core_offsets, ub, layout)
         if "y" in r:
             np.copyto(y, y_out)
 
@@ -238,15 +239,26 @@ WORKSPACE_REUSE_MAX = 32 << 20
 _scratch = threading.local()
 
 
+def out_of_memory(name: str, shape: tuple, dtype) -> MemoryError:
+    """The error for memory a valid call needs and cannot get, naming the tensor, its shape and its bytes
+    (numpy's own names the flat byte buffer behind it)."""
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    return MemoryError(f"{name}: cannot allocate {nbytes} bytes ({nbytes / 2**30:.1f} GiB) for shape {shape} of "
+                       f"{np.dtype(dtype)}")
+
+
 def thread_workspace(nbytes: int) -> np.ndarray | None:
     """A workspace for one synchronous call on this thread: the thread's kept one when it is big enough."""
     if not nbytes:
         return None
-    if nbytes > WORKSPACE_REUSE_MAX:
-        return np.empty(nbytes, np.uint8)
-    kept = getattr(_scratch, "workspace", None)
-    if kept is None or kept.size < nbytes:
-        kept = _scratch.workspace = np.empty(nbytes, np.uint8)
+    try:
+        if nbytes > WORKSPACE_REUSE_MAX:
+            return np.empty(nbytes, np.uint8)
+        kept = getattr(_scratch, "workspace", None)
+        if kept is None or kept.size < nbytes:
+            kept = _scratch.workspace = np.empty(nbytes, np.uint8)
+    except MemoryError:
+        raise out_of_memory("workspace", (nbytes,), np.uint8) from None
     return kept[:nbytes]
 
 
@@ -273,24 +285,30 @@ _UNUSED = _unused_references()
 
 
 def new_output(shape: tuple, dtype: np.dtype) -> tuple[np.ndarray, bool]:
-    """An uninitialised output array, and whether its memory is freshly allocated (pages not yet mapped)."""
+    """An uninitialised output array, and whether its memory is freshly allocated (pages not yet mapped);
+    ``out_of_memory("y", ...)`` if it cannot be had."""
     nbytes = math.prod(shape) * np.dtype(dtype).itemsize  # (np.prod would cost a 1-row call 3 us)
-    if nbytes < OUTPUT_REUSE_MIN:
-        return np.empty(shape, dtype), True
-    kept = getattr(_scratch, "output", None)
-    if kept is not None and kept.nbytes == nbytes:
-        del kept  # not counted as a user
-        if _references(_scratch) == _UNUSED:
-            return _scratch.output.view(dtype).reshape(shape), False
-    _scratch.output = np.empty(nbytes, np.uint8)
+    try:
+        if nbytes < OUTPUT_REUSE_MIN:
+            return np.empty(shape, dtype), True
+        kept = getattr(_scratch, "output", None)
+        if kept is not None and kept.nbytes == nbytes:
+            del kept  # not counted as a user
+            if _references(_scratch) == _UNUSED:
+                return _scratch.output.view(dtype).reshape(shape), False
+        _scratch.output = np.empty(nbytes, np.uint8)
+    except MemoryError:
+        raise out_of_memory("y", shape, dtype) from None
     return _scratch.output.view(dtype).reshape(shape), True
 
 
 # Validated launches by call signature, as CANN caches executors: a repeated call with tensors described
 # alike (dtype, shape, strides, writability) and the same attributes skips validation and planning, which
 # depend on nothing else. Only memory overlap depends on the arrays themselves: it is checked every call.
+# Threads share it: a lookup is one dict get (atomic), insertion and eviction hold ``_LAUNCHES_LOCK``.
 _LAUNCHES: dict = {}
 _LAUNCHES_MAX = 256
+_LAUNCHES_LOCK = threading.Lock()
 
 
 def _describe(a) -> tuple | None:
@@ -324,6 +342,9 @@ def cached(key: tuple | None) -> tuple | None:
 
 
 def remember(key: tuple, value: tuple) -> None:
-    if len(_LAUNCHES) >= _LAUNCHES_MAX:
-        _LAUNCHES.pop(next(iter(_LAUNCHES)))
-    _LAUNCHES[key] = value
+    """Store ``value`` for ``key``, evicting the oldest entries past ``_LAUNCHES_MAX``."""
+    with _LAUNCHES_LOCK:
+        if key not in _LAUNCHES:
+            while len(_LAUNCHES) >= _LAUNCHES_MAX:
+                del _LAUNCHES[next(iter(_LAUNCHES))]
+        _LAUNCHES[key] = value

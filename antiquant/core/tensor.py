@@ -103,10 +103,13 @@ def _packed_int4_view(array: np.ndarray, shape) -> tuple[np.ndarray, tuple[int, 
     shape = _as_shape(shape)
     if len(shape) and shape[:-1] == array.shape[:-1] and shape[-1] == array.shape[-1] * per:
         return array, shape
-    numel = int(np.prod(shape, dtype=np.int64))
+    numel = math.prod(shape)  # Python ints: numpy's int64 product wraps
     if len(shape) == 0 or shape[-1] % per or numel != array.size * per or any(d < 0 for d in shape):
         raise ValueError(f"AclTensor.from_numpy: {array.size} packed bytes cannot hold INT4 shape {shape} "
                          f"(it needs an even last axis and {per} elements per byte)")
     if not array.flags.c_contiguous:
         raise ValueError("AclTensor.from_numpy: packed INT4 bytes must be C-contiguous to take a new shape")
-    return array.reshape(*shape[:-1], shape[-1] // per), shape
+    try:
+        return array.reshape(*shape[:-1], shape[-1] // per), shape
+    except ValueError:  # numpy's limits: its dimensions, zeros aside, multiply to more bytes than intp holds
+        raise ValueError(f"AclTensor.from_numpy: INT4 shape {shape} is too large for a numpy array") from None

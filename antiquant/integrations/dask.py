@@ -24,11 +24,13 @@ from ..core import api, platforms
 from ..core.dtypes import AclnnError, Status, dst_type_code, numpy_dtype_of
 from ..core.tensor import AclTensor
 from ..core.validation import check_description, expected_y_shape
+from ..core.validation.common import stand_in
 
 __all__ = ["ascend_anti_quant", "run_on_cluster"]
 
-# Kernels are parallel already; serialising them per process also keeps Numba's workqueue threading
-# layer (not thread-safe) safe under Dask's threaded scheduler.
+# Blocks run one at a time per process: a block's kernel uses every core already, and Dask's threaded
+# scheduler would run one per core at once. (Concurrent calls are safe on every threading layer without it:
+# ``core.threads`` serialises parallel kernels where the layer needs it.)
 _KERNEL_LOCK = threading.Lock()
 
 
@@ -39,17 +41,12 @@ def _block(x, scale, offset, **kw):
         return api.ascend_anti_quant(x, scale, offset, **kw)
 
 
-def _shadow(dtype, shape) -> AclTensor:
-    """A tensor of the given dtype and shape backed by a single element, for validation without data."""
-    return AclTensor.from_numpy(np.broadcast_to(np.zeros((), dtype), shape))
-
-
 def _check(x, scale, offset, dst, sqrt_mode, platform):
     """Validation (docs/spec.md section 3) on stand-ins shaped like the real arrays; raises AclnnError as the numpy API would."""
     if not isinstance(scale, np.ndarray) or (offset is not None and not isinstance(offset, np.ndarray)):
         raise TypeError("scale/offset: expected numpy arrays (they are small and travel with every task)")
-    xt = _shadow(x.dtype, x.shape)
-    yt = _shadow(numpy_dtype_of(dst), expected_y_shape(xt))
+    xt = stand_in("x", x.dtype, x.shape)
+    yt = stand_in("y", numpy_dtype_of(dst), expected_y_shape(xt))
     st = AclTensor.from_numpy(scale)
     ot = None if offset is None else AclTensor.from_numpy(offset)
     # layout is each block's own business (see _block)

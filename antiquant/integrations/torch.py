@@ -12,8 +12,8 @@ also be ``torch.float8_e4m3fn`` or ``torch.float8_e5m2`` (``src_dtype`` None or 
 scale rules of docs/spec.md section 8.2: a FLOAT scale, per tensor, per channel or per head.
 
 Tensors cross to numpy as views of the same memory (bfloat16 and the 8-bit floats through an integer view,
-since numpy has no such dtypes of its own), and the result is written into a preallocated torch tensor through
-a numpy view.
+since numpy has no such dtypes of its own), and the result is written into a new torch tensor through a numpy
+view, allocated once the call has been validated.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ try:
 except ImportError:  # torch is an optional extra
     raise ImportError("antiquant.torch needs PyTorch: pip install 'antiquant[torch]'") from None
 
-from ..core.api import ascend_anti_quant
+from ..core import api, launch
 from ..core.dtypes import DST_TYPES, NAMES, AclnnError, Status
 
 __all__ = ["npu_anti_quant"]
@@ -66,8 +66,9 @@ def npu_anti_quant(x, scale, *, offset=None, dst_dtype=None, src_dtype=None, pla
     """``quant((x + offset) * scale)`` into a new float16/bfloat16 tensor, bit-exact with the NPU operator on
     ``platform`` (a name or ``antiquant.platforms.Platform``).
 
-    Raises ``AclnnError`` (``.status``, CANN's code) where the operator would refuse the call, TypeError for
-    something that is not a CPU tensor.
+    Raises ``AclnnError`` (``.status``, CANN's code) where the operator would refuse the call, whatever its
+    size, TypeError for something that is not a CPU tensor, MemoryError naming y if a valid call's output
+    cannot be allocated.
     """
     if x is None or scale is None:
         name = "x" if x is None else "scale"
@@ -85,7 +86,15 @@ def npu_anti_quant(x, scale, *, offset=None, dst_dtype=None, src_dtype=None, pla
         raise _invalid(f"dst_dtype: expected torch.float16 or torch.bfloat16, got {dst_dtype}")
     sa = _as_numpy("scale", scale)
     oa = None if offset is None else _as_numpy("offset", offset)
-    shape = (*x.shape[:-1], x.shape[-1] * 8) if x.dtype == torch.int32 else tuple(x.shape)
-    out = torch.empty(shape, dtype=dst)
-    ascend_anti_quant(xa, sa, oa, dst_type=_DST[dst], out=_as_numpy("out", out), platform=platform)
-    return out
+    made = []
+
+    def allocate(shape, dtype):
+        """y as a torch tensor, called once the call is validated (``core.api.run``)."""
+        try:
+            made.append(torch.empty(shape, dtype=dst))
+        except RuntimeError:    # torch's CPU allocator reports a failed allocation so
+            raise launch.out_of_memory("y", shape, dtype) from None
+        return _as_numpy("y", made[0]), True
+
+    api.run(xa, sa, oa, _DST[dst], False, None, platform, "cann", "fused", allocate)
+    return made[0]

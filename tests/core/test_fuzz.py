@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 from antiquant import AclTensor, DataType, ascend_anti_quant, platforms, reference, tiling
 from conftest import assert_same_bits
-from fuzz_args import check_call, draw_call, names_an_argument
+from fuzz_args import check_call, documented_refusal, draw_call, names_an_argument
 
 
 @settings(max_examples=5 * settings().max_examples)    # cheap examples: five times the profile's count
@@ -36,6 +36,19 @@ def test_a_message_names_its_argument_only_with_the_name_and_a_colon_first():
     assert not names_an_argument("cannot reshape array of size 3 into shape (2,8)")
     assert not names_an_argument("xs: expected a list")
     assert not names_an_argument("x: first line\nsecond line")
+
+
+def test_the_oracle_takes_only_the_documented_refusals():
+    """AclnnError; TypeError naming its argument; ValueError only for antiquant's own options (docs/spec.md
+    section 3). A ValueError about a CANN argument, or numpy's, is a crash even if its text starts like ours."""
+    from antiquant import AclnnError, Status
+    assert documented_refusal(AclnnError(Status.ACLNN_ERR_PARAM_INVALID, "anything"))
+    assert documented_refusal(TypeError("x: expected a numpy array, got list"))
+    assert documented_refusal(ValueError("strategy: ub_budget: too small"))
+    assert not documented_refusal(ValueError("x: cannot reshape array of size 3"))
+    assert not documented_refusal(ValueError("Maximum allowed dimension exceeded"))
+    assert not documented_refusal(TypeError("'float' object cannot be interpreted as an integer"))
+    assert not documented_refusal(type("NumbaTypeError", (TypeError,), {})("x: no implementation"))
 
 
 A2 = platforms.get("Ascend910B")

@@ -6,7 +6,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from antiquant import AclnnError, Status, ascend_anti_quant, platforms, reference
+from antiquant import AclnnError, Status, ascend_anti_quant, platforms, reference, tiling
 from antiquant.core import launch
 from conftest import assert_same_bits
 
@@ -85,3 +85,54 @@ def test_cache_is_bounded(call, monkeypatch):
     for n in range(1, 10):
         ascend_anti_quant(x[:, :n], scale[:1])
     assert len(launch._LAUNCHES) == 4
+
+
+THREADS, SIGNATURES, CACHE_SIZE, ROUNDS = 8, 48, 4, 25
+
+
+def test_8_threads_racing_eviction_of_a_4_entry_cache_over_48_signatures_stay_exact(call, monkeypatch):
+    """Insertion and eviction race on every call (48 signatures through 4 entries, a thread switch every
+    microsecond): every result is bit-exact and no call raises (the unlocked eviction raised KeyError).
+
+    The signatures hold ``tiling.Strategy`` objects, whose hash is Python code: a thread may switch while the
+    eviction hashes its key, between picking the oldest key and removing it.
+    """
+    import sys
+    import threading
+
+    x, scale, offset = call
+    monkeypatch.setattr(launch, "_LAUNCHES_MAX", CACHE_SIZE)
+    cases = []
+    for n in range(1, SIGNATURES + 1):             # 48 signatures: widths, strides, offsets, buffer counts
+        xs = np.ascontiguousarray(np.resize(x, (6, n))) if n % 2 else np.resize(x, (6, 2 * n))[:, ::2]
+        o = offset[:1] if n % 3 else None
+        strategy = tiling.Strategy("cann", buffers=1 + n % 3)
+        cases.append((xs, scale[:1], o, strategy, reference.anti_quant(xs, scale[:1], o)))
+    errors, done = [], []
+    barrier = threading.Barrier(THREADS)
+
+    def worker(t):
+        barrier.wait()
+        try:
+            for r in range(ROUNDS):
+                for k in range(SIGNATURES):
+                    xs, s, o, strategy, want = cases[(t * 7 + k) % SIGNATURES]
+                    assert_same_bits(ascend_anti_quant(xs, s, o, strategy=strategy), want)
+                    done.append(1)
+        except BaseException as err:
+            errors.append(err)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=worker, args=(t,)) for t in range(THREADS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors, f"{len(errors)} of {THREADS} threads failed, first: {errors[0]!r}"
+    assert len(done) == THREADS * ROUNDS * SIGNATURES and len(launch._LAUNCHES) <= CACHE_SIZE
+    print(f"{THREADS} threads x {ROUNDS * SIGNATURES} calls over {SIGNATURES} signatures, cache of {CACHE_SIZE}: "
+          f"{len(done)} results bit-exact")

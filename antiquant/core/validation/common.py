@@ -1,9 +1,11 @@
 """The checks every architecture shares (docs/spec.md section 3): presence, the tensors themselves,
-attributes, layout and aliasing. Each raises ``AclnnError`` with CANN's status and a message naming the
-argument; nothing here touches data.
+attributes, layout and aliasing, and the size of a tensor that does not exist yet (its stand-in). Each raises
+``AclnnError`` with CANN's status and a message naming the argument; nothing here touches data.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -12,7 +14,11 @@ from ..platforms import Platform
 from ..tensor import AclTensor
 
 __all__ = ["invalid", "dtype_names", "check_present", "check_tensors_are_tensors", "check_dtypes",
-           "check_attributes", "expected_y_shape", "check_layout", "check_apart", "check_no_alias", "overlaps"]
+           "check_attributes", "expected_y_shape", "check_layout", "check_apart", "check_no_alias", "overlaps",
+           "check_size", "stand_in", "INT64_MAX", "MAX_BYTES"]
+
+INT64_MAX = int(np.iinfo(np.int64).max)     # CANN's shapes and sizes are int64 (aclCreateTensor)
+MAX_BYTES = int(np.iinfo(np.intp).max)      # numpy addresses an array's bytes with intp
 
 
 def invalid(message: str) -> AclnnError:
@@ -96,6 +102,26 @@ def expected_y_shape(x: AclTensor) -> tuple[int, ...]:
     if x.ndim == 0:
         return (8,)
     return (*x.shape[:-1], x.shape[-1] * 8)
+
+
+def check_size(name: str, shape: tuple[int, ...], dtype) -> None:
+    """Refuse a shape no tensor can have: a dimension or element count past CANN's int64, or more bytes than
+    numpy can address. A Dask array, or y before it is allocated, has no array to have proven it fits."""
+    numel = math.prod(shape)
+    if numel > INT64_MAX or any(d > INT64_MAX for d in shape):
+        raise invalid(f"{name}: shape {shape} has a dimension or an element count ({numel}) past CANN's int64 "
+                      f"sizes ({INT64_MAX})")
+    nbytes = math.prod(d for d in shape if d) * np.dtype(dtype).itemsize   # numpy's rule, even when empty
+    if nbytes > MAX_BYTES:
+        raise invalid(f"{name}: shape {shape} of {np.dtype(dtype)} would be {nbytes} bytes, more than numpy "
+                      f"can address ({MAX_BYTES})")
+
+
+def stand_in(name: str, dtype, shape: tuple[int, ...]) -> AclTensor:
+    """A writable tensor of ``dtype`` and ``shape`` over one element (every stride 0), for the checks that read
+    no data, made before the tensor it stands for exists; a shape no tensor can have is refused first."""
+    check_size(name, shape, dtype)
+    return AclTensor.from_numpy(np.ndarray(shape, dtype, np.zeros(1, dtype), 0, (0,) * len(shape)))
 
 
 def check_layout(x: AclTensor, y: AclTensor, y_name: str = "y") -> None:
