@@ -5,9 +5,8 @@ y's last dimension.
 
 from __future__ import annotations
 
-from ..dtypes import DataType
 from ..tensor import AclTensor
-from .common import expected_y_shape, invalid
+from .common import check_x_and_y, invalid
 
 __all__ = ["check_shapes", "MAX_RANK"]
 
@@ -18,13 +17,8 @@ def check_shapes(x: AclTensor, scale: AclTensor, offset: AclTensor | None, y: Ac
                  y_name: str = "y") -> None:
     if x.ndim > MAX_RANK:
         raise invalid(f"x: expected rank at most {MAX_RANK}, got rank {x.ndim} (shape {x.shape})")
-    if x.dtype == DataType.INT4 and (x.ndim == 0 or x.shape[-1] % 2):
-        raise invalid(f"x: INT4 needs an even last dimension, got shape {x.shape}")
-    want = expected_y_shape(x)
-    if y.shape != want:
-        rule = "x's shape with the last axis 8 times longer" if x.dtype == DataType.INT32 else "x's shape"
-        raise invalid(f"{y_name}: expected shape {want} ({rule}), got {y.shape}")
-    last = want[-1] if want else 1
+    check_x_and_y(x, y, y_name)
+    last = y.shape[-1] if y.shape else 1
     if scale.ndim != 1 or scale.size == 0:
         raise invalid(f"scale: expected a non-empty 1-D tensor, got shape {scale.shape}")
     if scale.size not in (1, last):

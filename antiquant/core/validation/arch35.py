@@ -14,7 +14,7 @@ import math
 from ..dtypes import FLOAT8_TYPES, DataType
 from ..tensor import AclTensor
 from .arch22 import MAX_RANK
-from .common import expected_y_shape, invalid
+from .common import check_x_and_y, invalid
 
 __all__ = ["check_modes", "check_shapes"]
 
@@ -33,12 +33,7 @@ def check_shapes(x: AclTensor, scale: AclTensor, offset: AclTensor | None, y: Ac
                  y_name: str = "y") -> None:
     """Step 4 of section 8.2.1, then for a non-empty x the tiling's scale checks on the shape it sees (the
     INT4 view of an INT32 x, which is y's shape)."""
-    if x.dtype == DataType.INT4 and (x.ndim == 0 or x.shape[-1] % 2):
-        raise invalid(f"x: INT4 needs at least one axis and an even last dimension, got shape {x.shape}")
-    want = expected_y_shape(x)
-    if y.shape != want:
-        rule = "x's shape with the last axis 8 times longer" if x.dtype == DataType.INT32 else "x's shape"
-        raise invalid(f"{y_name}: expected shape {want} ({rule}), got {y.shape}")
+    check_x_and_y(x, y, y_name)
     if x.ndim > MAX_RANK:
         raise invalid(f"x: expected rank at most {MAX_RANK}, got rank {x.ndim} (shape {x.shape})")
     if offset is not None and offset.shape != scale.shape:

@@ -124,6 +124,16 @@ def stand_in(name: str, dtype, shape: tuple[int, ...]) -> AclTensor:
     return AclTensor.from_numpy(np.ndarray(shape, dtype, np.zeros(1, dtype), 0, (0,) * len(shape)))
 
 
+def check_x_and_y(x: AclTensor, y: AclTensor, y_name: str = "y") -> None:
+    """INT4 x with an even last axis, and y of the shape x gives (every architecture's first shape rules)."""
+    if x.dtype == DataType.INT4 and (x.ndim == 0 or x.shape[-1] % 2):
+        raise invalid(f"x: INT4 needs an even last dimension, got shape {x.shape}")
+    want = expected_y_shape(x)
+    if y.shape != want:
+        rule = "x's shape with the last axis 8 times longer" if x.dtype == DataType.INT32 else "x's shape"
+        raise invalid(f"{y_name}: expected shape {want} ({rule}), got {y.shape}")
+
+
 def check_layout(x: AclTensor, y: AclTensor, y_name: str = "y") -> None:
     """INT4 x contiguous, checked after CANN's return for an empty x (so an empty INT4 x may be strided), and a
     writable y."""
