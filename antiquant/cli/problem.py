@@ -143,11 +143,9 @@ class Experiment:
     def scale_kind(self) -> str:
         """"per-tensor", "per-channel" or "per-head", by the rule the operator reads a scale with
         (docs/spec.md section 8.3.3)."""
-        s, y = self.scale_shape, self.shape
-        if self.scale_size == 1:
-            return "per-tensor"
-        head = (len(s) > 1 and s[-2] != 1) or (len(s) == 1 and len(y) > 1 and y[-1] != y[-2] and s[0] == y[-2])
-        return "per-head" if head else "per-channel"
+        mode = tiling.arch35.select_mode(self.shape, self.scale_shape)
+        return {tiling.RegbaseMode.PER_TENSOR: "per-tensor", tiling.RegbaseMode.PER_HEAD: "per-head"}.get(
+            mode, "per-channel")
 
     def plan(self, strategy) -> tiling.TilePlan:
         return tiling.plan(self.x_shape, x_dtype=X_DTYPES[self.x_dtype], scale_shape=self.scale_shape,

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import tiling
-from . import launch, platforms
+from . import launch
 from .dtypes import AclnnError, Status, dst_type_code, numpy_dtype_of
 from .tensor import AclTensor
 from .validation import check_apart, check_description, expected_y_shape
@@ -88,10 +87,7 @@ def _check_before_allocating(xt, st, ot, dst, sqrt_mode, platform, strategy, mod
     """y's shape and dtype, once the call has passed, in ``launch.prepare``'s order, every check that does
     not read y's memory, on a stand-in y: what is left (y writable and apart from the inputs) holds for a y
     not allocated yet."""
-    profile = platforms.get(platform)
-    tiling.Strategy.of(strategy)
-    if mode not in launch.MODES:
-        raise ValueError(f"mode: expected 'fused' or 'ub', got {mode!r}")
+    profile, _ = launch.check_options(platform, strategy, mode)
     check_tensors_are_tensors(x=xt, scale=st, offset=ot)
     dtype = numpy_dtype_of(dst)
     y = stand_in("y", dtype, expected_y_shape(xt))

@@ -25,8 +25,8 @@ from . import platforms, threads
 from .dtypes import FLOAT8_TYPES, NAMES, DataType
 from .validation import CheckedCall, check_call
 
-__all__ = ["Launch", "MODES", "prepare", "thread_workspace", "new_output", "signature", "cached", "remember",
-           "PARALLEL_MIN_ELEMENTS", "STREAMING_MIN_BYTES"]
+__all__ = ["Launch", "MODES", "check_options", "prepare", "thread_workspace", "new_output", "signature", "cached",
+           "remember", "PARALLEL_MIN_ELEMENTS", "STREAMING_MIN_BYTES"]
 
 ALIGN = 512  # workspace regions start on GM-block boundaries
 # Outputs smaller than this run on the calling thread: waking the thread team costs more than it saves
@@ -85,7 +85,8 @@ def _prepared(array: np.ndarray, region: Region | None, workspace, square: bool,
     if region is None:
         return array.reshape(1, -1)
     values = region.view(workspace, np.float32, (lanes, array.size // lanes))
-    kernels.split_lanes(np.ascontiguousarray(array, np.float32).reshape(-1), values, square)  # Numba: inf/NaN raise nothing
+    flat = np.ascontiguousarray(array, np.float32).reshape(-1)    # a multi-dimensional scale too
+    kernels.split_lanes(flat, values, square)  # Numba: inf/NaN raise nothing
     return values
 
 
@@ -211,6 +212,15 @@ def _layout(call: CheckedCall, plan: tiling.TilePlan) -> tuple[int, dict[str, Re
     return cursor, regions
 
 
+def check_options(platform, strategy, mode) -> tuple[platforms.Platform, tiling.Strategy]:
+    """antiquant's own arguments, checked before any tensor: the profile and the strategy they name."""
+    profile = platforms.get(platform)
+    strategy = tiling.Strategy.of(strategy)
+    if mode not in MODES:
+        raise ValueError(f"mode: expected 'fused' or 'ub', got {mode!r}")
+    return profile, strategy
+
+
 def prepare(x, scale, offset, dst_type, sqrt_mode, y, *, platform="Ascend910B", strategy="cann", mode="fused",
             y_name="y") -> tuple[CheckedCall, Launch]:
     """Validate and plan one call: the checked call and its ``Launch``; raise ``AclnnError`` if CANN would
@@ -219,10 +229,7 @@ def prepare(x, scale, offset, dst_type, sqrt_mode, y, *, platform="Ascend910B", 
     ``strategy`` (a name or ``tiling.Strategy``) and ``mode`` are ours, not CANN's: a bad one raises
     ValueError (TypeError for a wrong type) before the tensors are checked.
     """
-    profile = platforms.get(platform)
-    strategy = tiling.Strategy.of(strategy)
-    if mode not in MODES:
-        raise ValueError(f"mode: expected 'fused' or 'ub', got {mode!r}")
+    profile, strategy = check_options(platform, strategy, mode)
     call = check_call(x, scale, offset, dst_type, sqrt_mode, y, profile, y_name=y_name)
     problem = tiling.Problem(call.y.shape, call.x.dtype, call.scale.size, call.scale.dtype,
                              call.offset is not None, call.dst_type, call.sqrt_mode, call.scale.shape)

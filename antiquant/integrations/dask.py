@@ -21,6 +21,8 @@ except ImportError:  # dask is an optional extra
     raise ImportError("antiquant.dask needs Dask: pip install 'antiquant[dask]'") from None
 
 from ..core import api, platforms
+from ..tiling import RegbaseMode
+from ..tiling.arch35 import select_mode
 from ..core.dtypes import AclnnError, Status, dst_type_code, numpy_dtype_of
 from ..core.tensor import AclTensor
 from ..core.validation import check_description, expected_y_shape
@@ -42,7 +44,8 @@ def _block(x, scale, offset, **kw):
 
 
 def _check(x, scale, offset, dst, sqrt_mode, platform):
-    """Validation (docs/spec.md section 3) on stand-ins shaped like the real arrays; raises AclnnError as the numpy API would."""
+    """Validation (docs/spec.md section 3) on stand-ins shaped like the real arrays; raises AclnnError as the
+    numpy API would."""
     if not isinstance(scale, np.ndarray) or (offset is not None and not isinstance(offset, np.ndarray)):
         raise TypeError("scale/offset: expected numpy arrays (they are small and travel with every task)")
     xt = stand_in("x", x.dtype, x.shape)
@@ -81,8 +84,8 @@ def _chunked_like(values: np.ndarray, chunks: tuple) -> "da.Array":
     along y's last axis (per channel), else of y's rank with its one non-1 axis (-1, or -2 per head) chunked
     like y there (docs/spec.md section 8.3.3 says which axis a scale runs along)."""
     rank = len(chunks)
-    lengths = tuple(sum(c) for c in chunks)
-    if values.ndim == 1 and not (rank > 1 and lengths[-1] != lengths[-2] and values.size == lengths[-2]):
+    per_head = select_mode(tuple(sum(c) for c in chunks), values.shape) == RegbaseMode.PER_HEAD
+    if values.ndim == 1 and not per_head:
         return da.from_array(values, chunks=(chunks[-1],))
     axis = -2 if values.ndim == 1 or values.shape[-2] != 1 else -1
     full = [1] * rank
