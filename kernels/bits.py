@@ -13,7 +13,8 @@ from numba import njit, types
 from numba.core import config
 from numba.extending import intrinsic
 
-__all__ = ["f32_bits", "bits_f32", "signed_nibble", "bf16_bits", "f16_bits_hw", "f16_bits_sw", "target_has_f16c"]
+__all__ = ["f32_bits", "bits_f32", "signed_nibble", "bf16_bits", "f16_bits_hw", "f16_bits_sw", "f16_f32_hw",
+           "target_has", "target_has_f16c"]
 
 
 @intrinsic
@@ -65,6 +66,21 @@ def f16_bits_hw(typingctx, value):
     return types.uint16(types.float32), codegen
 
 
+@intrinsic
+def f16_f32_hw(typingctx, bits):
+    """binary16 bits (the low 16 of an integer) -> float32 by LLVM's fpext: one F16C instruction (vcvtph2ps),
+    exact; a signalling NaN comes out quiet, its payload kept. Only for targets with F16C, as ``f16_bits_hw``."""
+    if not isinstance(bits, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        i16 = ir.IntType(16)
+        b = args[0]
+        b16 = builder.trunc(b, i16) if b.type.width > 16 else builder.zext(b, i16) if b.type.width < 16 else b
+        return builder.fpext(builder.bitcast(b16, ir.HalfType()), ir.FloatType())
+    return types.float32(bits), codegen
+
+
 _U = np.uint32
 
 
@@ -104,11 +120,17 @@ def f16_bits_sw(v):
     return np.uint16(((w & _U(0x80000000)) >> _U(16)) | nonsign)
 
 
-def target_has_f16c() -> bool:
-    """Whether Numba compiles for a CPU with F16C (honouring NUMBA_CPU_NAME / NUMBA_CPU_FEATURES)."""
+def target_has(feature: str) -> bool:
+    """Whether Numba compiles for a CPU with ``feature`` (an LLVM name: "f16c", "avx512bw"), honouring
+    NUMBA_CPU_NAME / NUMBA_CPU_FEATURES; a named CPU other than the host counts as having none."""
     if config.CPU_FEATURES:
-        return "+f16c" in config.CPU_FEATURES.split(",")
+        return f"+{feature}" in config.CPU_FEATURES.split(",")
     if config.CPU_NAME and config.CPU_NAME != "host":
         return False
     from llvmlite import binding
-    return bool(binding.get_host_cpu_features().get("f16c", False))
+    return bool(binding.get_host_cpu_features().get(feature, False))
+
+
+def target_has_f16c() -> bool:
+    """Whether Numba compiles for a CPU with F16C (``target_has``)."""
+    return target_has("f16c")

@@ -14,9 +14,10 @@ import sys
 import numpy as np
 from numba import njit, prange
 
-from .bits import bf16_bits, f16_bits_hw, f16_bits_sw, signed_nibble, target_has_f16c
-from .decoders import CODE_DECODERS
+from .bits import bf16_bits, f16_bits_hw, f16_bits_sw, f16_f32_hw, signed_nibble, target_has_f16c
+from .decoders import CODE_DECODERS, F16C_DECODERS
 from .jit import generated_kernel
+from .permute import LOOKUP_SOURCES, blocked_span, target_has_permute
 from .vector import LINE, prefer_512bit_vectors, store_fence, stream_lines
 
 __all__ = ["SOURCES", "Source", "dequant_span", "fused_kernel"]
@@ -65,15 +66,23 @@ def code_value(decoder):
     return value
 
 
-def decode_step(source: str):
-    """``decode(word, i)``: value ``i`` of one storage element of ``source``, exact in float32."""
+def decode_step(source: str, hw_f16: bool):
+    """``decode(word, i)``: value ``i`` of one storage element of ``source``, exact in float32; by F16C where
+    ``hw_f16`` and the source has such a decoder."""
     if source in CODE_DECODERS:
-        return code_value(CODE_DECODERS[source])
+        return code_value(F16C_DECODERS.get(source, CODE_DECODERS[source]) if hw_f16 else CODE_DECODERS[source])
     return signed_nibble if SOURCES[source].nibbles else whole
 
 
+@njit(inline="always")
+def widened(word, i):
+    """The value of binary16 bits (codes already looked up by ``kernels.permute``), widened by F16C."""
+    return f16_f32_hw(word)
+
+
 @functools.lru_cache(maxsize=None)
-def dequant_span(source: str, *, bf16: bool, per_channel: bool, has_offset: bool, hw_f16: bool):
+def dequant_span(source: str, *, bf16: bool, per_channel: bool, has_offset: bool, hw_f16: bool,
+                 permute: bool = False):
     """The arithmetic of one case, as ``span(xs, ys, scale, offset, first, items)``.
 
     ``span`` computes ``y_c = round((x_c + offset) * scale)`` into ``ys[:items]`` (``lanes`` results per
@@ -81,11 +90,22 @@ def dequant_span(source: str, *, bf16: bool, per_channel: bool, has_offset: bool
     mode already applied: per-channel ``[lanes, columns / lanes]``, lane-major (``[l, m]`` is column
     ``m * lanes + l``, so each lane reads consecutive values), with the span's items starting at column
     item ``first``; per-tensor ``[1, 1]``. One rounding per step, no fused multiply-add (fastmath is off).
-    The flags are closure constants: Numba drops the branches a case does not take before compiling it.
+    ``permute``: an 8-bit float source's codes are decoded by vector table lookups (``kernels.permute``,
+    needs AVX-512BW and F16C) before the arithmetic, instead of decoder by decoder inside it.
     """
+    if permute and source in CODE_DECODERS:
+        on_halves = _span(widened, 1, 1, bf16, per_channel, has_offset, hw_f16)
+        return blocked_span(source, on_halves)
     src = SOURCES[source]
-    lanes, units = src.lanes, src.group // src.lanes
-    decode = decode_step(source)
+    return _span(decode_step(source, hw_f16), src.lanes, src.group // src.lanes, bf16, per_channel, has_offset,
+                 hw_f16)
+
+
+@functools.lru_cache(maxsize=None)
+def _span(decode, lanes: int, units: int, bf16: bool, per_channel: bool, has_offset: bool, hw_f16: bool):
+    """``dequant_span``'s span for storage elements of ``units`` items of ``lanes`` values, each value
+    ``decode(word, i)``. The flags are closure constants: Numba drops the branches a case does not take
+    before compiling it."""
     to_bits = bf16_bits if bf16 else f16_bits_hw if hw_f16 else f16_bits_sw
 
     @njit(inline="always")
@@ -114,6 +134,17 @@ def dequant_span(source: str, *, bf16: bool, per_channel: bool, has_offset: bool
                 ys[item] = packed
 
     return span
+
+
+def decoding(source: str, hw_f16: bool | None, permute: bool | None) -> tuple[bool, bool]:
+    """The instruction paths a kernel for ``source`` uses, each the target's own where not forced: F16C
+    (``hw_f16``) and, for 8-bit float codes, vector table lookups (``permute``, which needs F16C; by
+    default for ``kernels.permute.LOOKUP_SOURCES``)."""
+    hw = target_has_f16c() if hw_f16 is None else hw_f16
+    lookups = (hw and source in LOOKUP_SOURCES and target_has_permute()) if permute is None else permute
+    if lookups and source in CODE_DECODERS and not hw:
+        raise ValueError("permute: the table lookups widen binary16 by F16C; hw_f16=False excludes them")
+    return hw, lookups and source in CODE_DECODERS
 
 
 # The fused kernel walks BAND consecutive tiles together, CHUNK_BYTES of each row's output at a time: the
@@ -170,7 +201,8 @@ def streamed(span, units: int, burst: int):
 
 @functools.lru_cache(maxsize=None)
 def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, parallel: bool = True,
-                 hw_f16: bool | None = None, streaming: bool = False, per_head: bool = False):
+                 hw_f16: bool | None = None, streaming: bool = False, per_head: bool = False,
+                 permute: bool | None = None):
     """The specialisation for one combination; compiled (or loaded from cache) on its first call.
 
     Call it as ``kernel(x2d, scale, offset, y2d, tiles)``: x2d the storage of the ``[dim0, dim1]`` view,
@@ -193,8 +225,9 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
     unit_bytes = src.unit.itemsize
     chunk = CHUNK_BYTES // unit_bytes
     unit = src.unit.type
-    hw = target_has_f16c() if hw_f16 is None else hw_f16
-    span = dequant_span(source, bf16=bf16, per_channel=per_channel, has_offset=has_offset, hw_f16=hw)
+    hw, lookups = decoding(source, hw_f16, permute)
+    span = dequant_span(source, bf16=bf16, per_channel=per_channel, has_offset=has_offset, hw_f16=hw,
+                        permute=lookups)
     write = streamed(span, units, BURST_BYTES // unit_bytes)
 
     def fused(x, scale, offset, y, tiles):
@@ -232,5 +265,5 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
             if streaming:
                 store_fence()  # the streamed lines reach memory before the caller reads y
 
-    return generated_kernel(fused, (source, bf16, per_channel, has_offset, parallel, hw, streaming, per_head),
-                            parallel=parallel)
+    return generated_kernel(fused, (source, bf16, per_channel, has_offset, parallel, hw, streaming, per_head,
+                                    lookups), parallel=parallel)

@@ -14,6 +14,8 @@ from numba import njit
 from antiquant.core.dtypes import DataType
 from antiquant.core.reference import QUIET_NAN_BITS, float8_values, hifloat8_values
 from antiquant.kernels import decoders
+from antiquant.kernels.bits import target_has_f16c
+from antiquant.kernels.permute import code_table
 
 CODES = np.arange(256, dtype=np.uint8)
 FORMATS = ("hifloat8", "float8_e5m2", "float8_e4m3fn")
@@ -33,7 +35,8 @@ def _looped(decode):
     return run
 
 
-KERNELS = {(name, kind): _looped(getattr(decoders, f"{name}_{kind}")) for name in FORMATS for kind in ("bits", "f32")}
+KINDS = ("bits", "f32") + (("f16c",) if target_has_f16c() else ())
+KERNELS = {(name, kind): _looped(getattr(decoders, f"{name}_{kind}")) for name in FORMATS for kind in KINDS}
 
 
 def kernel_bits(name: str, kind: str, codes=CODES) -> np.ndarray:
@@ -46,7 +49,7 @@ def hexes(bits) -> list[str]:
     return [f"{int(b):#010x}" for b in bits]
 
 
-@pytest.mark.parametrize("kind", ["bits", "f32"])
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("storage", [np.uint8, np.int8])
 @pytest.mark.parametrize("name", FORMATS)
 def test_kernel_equals_reference_on_every_code(name, storage, kind):
@@ -132,20 +135,34 @@ def test_float8_edges():
 
 
 @pytest.mark.parametrize("name", FORMATS)
+def test_lookup_table_holds_every_value_in_binary16(name):
+    """The table the vector lookups read: each code's binary16 bits widen to the reference's float32 bits."""
+    bits = code_table(name)
+    assert bits.dtype == np.uint16 and bits.shape == (256,)
+    widened = bits.view(np.float16).astype(np.float32).view(np.uint32)
+    want = reference_values(name).view(np.uint32)
+    assert np.array_equal(widened, want), hexes(np.flatnonzero(widened != want)[:8])
+
+
+@pytest.mark.parametrize("name", FORMATS)
 def test_nan_policy(name):
     """Quiet NaN, no payload: 0x7FC00000 with the code's sign for FLOAT8, +0x7FC00000 for HiFloat8's 0x80."""
     bits = reference_values(name).view(np.uint32)
     nan_codes = np.flatnonzero(np.isnan(bits.view(np.float32)))
     want = [QUIET_NAN_BITS if name == "hifloat8" else QUIET_NAN_BITS | (int(c) >> 7) << 31 for c in nan_codes]
     assert bits[nan_codes].tolist() == want
-    assert kernel_bits(name, "bits")[nan_codes].tolist() == want
+    for kind in KINDS:
+        assert kernel_bits(name, kind)[nan_codes].tolist() == want, kind
 
 
 @pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="checked on x86-64 only")
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "bits"])
 @pytest.mark.parametrize("name", FORMATS)
-def test_a_loop_over_codes_vectorises(name):
-    """Selects, not branches: LLVM turns a loop of a decoder into vector code (32-bit lanes)."""
-    run = KERNELS[name, "f32"]
-    kernel_bits(name, "f32")
+def test_a_loop_over_codes_vectorises(name, kind):
+    """Selects, not branches: LLVM turns a loop of a decoder into vector code, in lanes no wider than the
+    format it composes (32 bits for float32, 16 for binary16 where the decoder builds one), never 64."""
+    run = KERNELS[name, kind]
+    kernel_bits(name, kind)
     ir = run.inspect_llvm(run.signatures[0])
-    assert re.search(r"<(4|8|16) x i32>", ir), "no vector of 32-bit lanes in the loop's IR"
+    assert re.search(r"<(4|8|16|32) x i(32|16)>", ir), "no vector of 32- or 16-bit lanes in the loop's IR"
+    assert not re.search(r"<\d+ x i64>", ir), "64-bit lanes in the loop's IR"

@@ -12,6 +12,7 @@ from antiquant import kernels, tiling
 from antiquant.core import reference
 from antiquant.core.dtypes import DataType
 from antiquant.kernels.bits import target_has_f16c
+from antiquant.kernels.permute import BLOCK, LANES, target_has_permute
 from antiquant.kernels.staged import UbLayout
 
 FORMATS = {"hifloat8": reference.hifloat8_values,
@@ -37,26 +38,29 @@ def table(rows, cols, tile_rows, tile_cols, cores=2):
     return tiling.tiles.table(grids), tiling.tiles.core_offsets(grids, cores)
 
 
-def run(source, bf16, along, has_offset, x, scale, offset, mode, **flags):
+def run(source, bf16, along, has_offset, x, scale, offset, mode, tile_cols=64, **flags):
     """One kernel call over ``x`` ([rows, cols] codes); scale/offset float32 as the kernels take them."""
     rows, cols = x.shape
     per_channel, per_head = along == "columns", along == "rows"
     y = np.full((rows, cols), 0xABCD, np.uint16)
-    tiles, offsets = table(rows, cols, 3, 64)
+    tiles, offsets = table(rows, cols, 3, tile_cols)
     s2, o2 = scale.reshape(1, -1), (scale if offset is None else offset).reshape(1, -1)
     if mode == "fused":
         kernels.fused_kernel(source, bf16, per_channel, has_offset, per_head=per_head, **flags)(x, s2, o2, y, tiles)
     else:
-        ub_bytes = 3 * 64 * 3 * 2 + 2 * 4 * 64 + 64
-        layout = UbLayout(x_offset=0, x_slot=3 * 64, y_offset=3 * 64 * 2, y_slot=3 * 64 * 2,
-                          scale_offset=3 * 64 * 3 * 2, offset_offset=3 * 64 * 3 * 2 + 4 * 64, buffers=2)
+        tc = tile_cols                  # two slots each of 3 rows of x and y, then one tile's scale and offset
+        ub_bytes = 3 * tc * 3 * 2 + 2 * 4 * tc + 64
+        layout = UbLayout(x_offset=0, x_slot=3 * tc, y_offset=3 * tc * 2, y_slot=3 * tc * 2,
+                          scale_offset=3 * tc * 3 * 2, offset_offset=3 * tc * 3 * 2 + 4 * tc, buffers=2)
         ub = np.zeros((2, ub_bytes), np.uint8)
         kernels.staged_kernel(source, bf16, per_channel, has_offset, per_head=per_head, **flags)(
             x, s2, o2, y, tiles, offsets, ub, layout)
     return y
 
 
-F16_PATHS = [False, True] if target_has_f16c() else [False]
+# How codes are decoded: portable decoders, F16C decoders, vector table lookups; each this CPU can run.
+PATHS = [{"hw_f16": False}] + ([{"hw_f16": True, "permute": False}] if target_has_f16c() else []) + (
+    [{"hw_f16": True, "permute": True}] if target_has_permute() else [])
 
 
 # Every format to both destinations through the fused kernel; each scale layout and the staged kernel on a
@@ -83,13 +87,25 @@ def test_every_code_of_every_format(source, bf16, along, has_offset, mode):
     else:
         s, o = (scale if n > 1 else scale[0]), (offset if n > 1 or offset is None else offset[0])
     want = expected(values, s, o, bf16)
-    for hw in F16_PATHS if not bf16 else [None]:
-        flags = {} if hw is None else {"hw_f16": hw}
+    for flags in PATHS:
         got = run(source, bf16, along, has_offset, x, scale, offset, mode, **flags)
-        np.testing.assert_array_equal(got, want, err_msg=f"{source} hw_f16={hw}")
+        np.testing.assert_array_equal(got, want, err_msg=f"{source} {flags}")
+
+
+@pytest.mark.skipif(not target_has_permute(), reason="this CPU has no AVX-512BW: no table lookups to check")
+@pytest.mark.parametrize("width", [LANES - 1, LANES + 5, BLOCK, BLOCK + LANES + 3, 2 * BLOCK + 7])
+@pytest.mark.parametrize("mode", ["fused", "staged"])
+def test_table_lookups_cover_whole_blocks_and_tails(width, mode):
+    """Rows one tile wide: spans of whole lookups, a tail shorter than a lookup, more than one block."""
+    x = np.stack([np.roll(np.resize(CODES, width), 11 * r) for r in range(7)])
+    scale = np.float32([1.5])
+    want = expected(FORMATS["hifloat8"](x), scale[0], None, True)
+    got = run("hifloat8", True, "none", False, x, scale, None, mode, tile_cols=width, permute=True)
+    np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("source,streaming,parallel", [(s, True, True) for s in FORMATS] + [("hifloat8", False, False)])
+# the default path of this CPU, streaming stores on bursts of odd, wide rows
 def test_streaming_and_serial_kernels(source, streaming, parallel):
     x = np.tile(CODES, (9, 33))[:, 3:8000]           # rows of several bursts, odd width
     x = np.ascontiguousarray(x)
