@@ -1,14 +1,14 @@
 """8-bit float codes decoded by vector table lookups: 32 codes per AVX-512BW ``vpermi2w`` step.
 
 A code's value is one of 256, each exact in binary16. The 256 binary16 bit patterns fill eight 512-bit
-registers; ``vpermi2w`` picks 32 of them from a register pair by the codes' low 6 bits, two selects on bits
-6 and 7 choose among the four pairs, and F16C widens the result to float32: about a dozen instructions for
-32 codes, against two or three dozen per 16 for the bit-composing decoders of ``kernels.decoders`` (which
-LLVM vectorises but cannot turn into a lookup). Only for targets with AVX-512BW and F16C
-(``target_has_permute``); ``kernels.dequant`` falls back to the decoders elsewhere, with the same bits.
+registers; ``vpermi2w`` picks 32 of them from a register pair by the codes' low 6 bits and two selects on
+bits 6 and 7 choose among the four pairs: about a dozen instructions for 32 codes, against about 35 per 16
+for HiFloat8's bit-composing decoders in ``kernels.decoders`` (which LLVM vectorises but cannot turn into a
+lookup). Only for targets with AVX-512BW and F16C (``target_has_permute``); ``kernels.dequant`` falls back
+to the decoders elsewhere, with the same bits.
 
-``blocked_span`` runs a float32 span over codes: it decodes ``BLOCK`` codes at a time into a buffer on the
-stack (in L1 while the span reads it back) and hands that to the span.
+``blocked_span`` runs a span over binary16 bits (which it widens by F16C) on codes: it looks up ``BLOCK``
+codes at a time into a buffer on the stack (in L1 while the span reads it back) and hands that to the span.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ __all__ = ["BLOCK", "LANES", "LOOKUP_SOURCES", "blocked_span", "code_table", "ta
 
 LANES = 32            # codes per lookup: 16-bit lanes of a 512-bit register
 PAIR = 2 * LANES      # table entries one vpermi2w reaches (two registers)
-BLOCK = 1024          # codes decoded per pass: 4 KiB of float32 on the stack, a multiple of LANES
+BLOCK = 1024          # codes looked up per pass: 2 KiB of binary16 on the stack, a multiple of LANES
 
 
 # The sources the kernels look up by default: HiFloat8, whose decoders take about three times the steps of
