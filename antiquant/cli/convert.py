@@ -6,6 +6,7 @@ failure or interrupt; the work itself is ``antiquant.convert`` (one shard per ta
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
@@ -25,8 +26,9 @@ def _run_here(jobs, directory: Path) -> list:
         return [convert.convert_shard(job, directory, bar.update) for job in jobs]
 
 
-# How long a scheduler may take to answer: a wrong or unreachable address is refused, not waited on.
-SCHEDULER_CONNECT_S = 5
+# How long a scheduler may take to answer (one on a LAN answers in milliseconds): a wrong or unreachable
+# address is refused within it, with the interpreter's start, in under 5 s; it is also the client's timeout.
+SCHEDULER_CONNECT_S = 3
 
 
 def _cluster_runner(address: str):
@@ -41,16 +43,30 @@ def _cluster_runner(address: str):
 
     try:
         scheme, location = parse_address(address)
-        host_port = parse_host_port(location) if scheme in ("tcp", "tls") else None
+        if scheme != "tcp":     # dask's default transport; the others need settings this command cannot take
+            raise ValueError(f"the command line reaches schedulers over tcp only, got {scheme}://")
+        host_port = parse_host_port(location)
     except ValueError as err:
         raise ValueError(f"--scheduler {address}: {err}; expected an address such as tcp://host:8786") from None
-    if host_port is not None:   # other transports (inproc, ucx, ws) are left to the client's own timeout
-        try:
-            socket.create_connection(host_port, timeout=SCHEDULER_CONNECT_S).close()
-        except OSError as err:
-            raise ValueError(f"--scheduler {address}: no scheduler answers there ({err.strerror or err}, "
-                             f"waited at most {SCHEDULER_CONNECT_S} s)") from None
+    try:
+        socket.create_connection(host_port, timeout=SCHEDULER_CONNECT_S).close()    # refused or silent: at once
+        asyncio.run(_handshake(address))
+    except OSError as err:      # refused, unreachable, or silent for SCHEDULER_CONNECT_S (TimeoutError)
+        raise ValueError(f"--scheduler {address}: no scheduler answers there ({err.strerror or err or 'no reply'}, "
+                         f"waited at most {SCHEDULER_CONNECT_S} s)") from None
+    except Exception as err:  # noqa: BLE001 (whatever a peer's bytes make dask's decoder raise)
+        raise ValueError(f"--scheduler {address}: what answers there is not a dask scheduler ({type(err).__name__} "
+                         f"reading its reply)") from None
     return run_on_cluster
+
+
+async def _handshake(address: str) -> None:
+    """Dask's own handshake with ``address`` within SCHEDULER_CONNECT_S: a port that accepts connections may
+    still be no scheduler (a proxy, another server)."""
+    from distributed.comm import connect
+
+    comm = await asyncio.wait_for(connect(address, timeout=SCHEDULER_CONNECT_S), SCHEDULER_CONNECT_S)
+    await comm.close()
 
 
 def _run_on_cluster(run_on_cluster, jobs, directory: Path, address: str) -> list:
@@ -65,8 +81,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("output", metavar="OUTPUT", help="new directory for the float checkpoint (must not exist, "
                         "or be empty)")
     add_dtype_argument(parser, "--dst", DST_TYPES, "bf16", "float type of dequantized weights", spelling="short")
-    parser.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler (e.g. tcp://host:8786): "
-                        "one task per shard; workers must see INPUT and OUTPUT at the same paths")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler, tcp://host:port (e.g. "
+                        "tcp://host:8786): one task per shard; workers must see INPUT and OUTPUT at the same paths")
 
 
 def run(args) -> int:

@@ -4,6 +4,7 @@ output paths and scheduler addresses refused before any work, the demo's cache n
 import importlib.metadata
 import json
 import socket
+import threading
 import time
 
 import pytest
@@ -201,6 +202,7 @@ def closed_port() -> int:
     ("nonsense", "--scheduler nonsense: missing port number in address 'nonsense'; expected an address such as "
                  "tcp://host:8786"),
     ("tcp://host", "--scheduler tcp://host: missing port number"),
+    ("inproc://x", "--scheduler inproc://x: the command line reaches schedulers over tcp only, got inproc://"),
 ])
 def test_a_malformed_scheduler_address_is_refused_at_once(tmp_path, capsys, address, message):
     pytest.importorskip("distributed")
@@ -225,20 +227,56 @@ def test_a_scheduler_that_does_not_answer_is_refused_within_the_timeout(tmp_path
                                                                      f"{convert_cli.SCHEDULER_CONNECT_S} s)\n")
 
 
-def test_the_connect_timeout_bounds_a_silent_address(tmp_path, capsys, monkeypatch):
-    """An address where nothing answers (a black hole, not a refusal) is waited on for the connect timeout,
-    no longer: the probe is given it (a stand-in socket times out at once, so the test does not wait)."""
+@pytest.fixture
+def silent_server():
+    """A listening socket that never accepts: connecting succeeds (the kernel's backlog), nothing ever answers."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+
+
+@pytest.fixture
+def chatty_server():
+    """A server that answers every connection with bytes that are not dask's protocol (an HTTP reply)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:     # closed: the test is over
+                return
+            with conn:
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" * 64)
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+
+
+def test_a_silent_address_is_waited_on_for_the_connect_timeout_only(tmp_path, capsys, monkeypatch, silent_server):
     pytest.importorskip("distributed")
     pytest.importorskip("safetensors")
-    calls = []
+    monkeypatch.setattr(convert_cli, "SCHEDULER_CONNECT_S", 0.5)
+    start = time.perf_counter()
+    code, _, err = run(capsys, "convert", str(tmp_path / "in"), str(tmp_path / "out"), "--scheduler", silent_server)
+    assert time.perf_counter() - start < 2
+    assert code == 2 and err.startswith(f"antiquant convert: error: --scheduler {silent_server}: no scheduler "
+                                        f"answers there (") and err.endswith("waited at most 0.5 s)\n")
 
-    def create_connection(address, timeout):
-        calls.append(timeout)
-        raise TimeoutError("timed out")
-    monkeypatch.setattr(socket, "create_connection", create_connection)
-    code, _, err = run(capsys, "convert", str(tmp_path / "in"), str(tmp_path / "out"), "--scheduler",
-                       "tcp://192.0.2.1:8786")
-    assert code == 2 and calls == [convert_cli.SCHEDULER_CONNECT_S] and "no scheduler answers there" in err
+
+def test_a_server_that_is_no_scheduler_is_refused(tmp_path, capsys, chatty_server):
+    pytest.importorskip("distributed")
+    pytest.importorskip("safetensors")
+    start = time.perf_counter()
+    code, _, err = run(capsys, "convert", str(tmp_path / "in"), str(tmp_path / "out"), "--scheduler", chatty_server)
+    assert time.perf_counter() - start < convert_cli.SCHEDULER_CONNECT_S + 1
+    assert code == 2 and err.startswith(f"antiquant convert: error: --scheduler {chatty_server}: what answers there "
+                                        f"is not a dask scheduler (") and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
 
 
 # -- demo ---------------------------------------------------------------------------------------------------
