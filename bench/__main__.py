@@ -1,4 +1,5 @@
-"""``python -m antiquant.bench [--quick] [--out DIR] [--threads 1,2]``: run the suite, write results.json and results.png."""
+"""``python -m antiquant.bench [--quick] [--out DIR] [--threads 1,2]``: run the suite, write results.json and
+results.png."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import json
 import os
 import sys
 
+from antiquant.cli.options import output_dir
+
 PEER_KEYS = ("numpy", "torch", "compile")
 
 
@@ -14,8 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m antiquant.bench", description=(
         "Benchmark antiquant against the machine's copy bandwidth, numpy + ml_dtypes and PyTorch."))
     parser.add_argument("--quick", action="store_true", help="about a minute: fewer sizes, shapes and repeats")
-    parser.add_argument("--out", default="bench/results", help="directory for results.json and results.png "
-                        "(default bench/results)")
+    parser.add_argument("--out", default="bench/results", type=output_dir,
+                        help="directory for results.json and results.png (default bench/results)")
     parser.add_argument("--threads", default=None, help="thread counts to compare, e.g. 1,2 (default 1 and all)")
     parser.add_argument("--peers", default=",".join(PEER_KEYS),
                         help=f"peers to measure, comma-separated from {', '.join(PEER_KEYS)}, or none")

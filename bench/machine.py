@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import importlib.metadata
 import os
 import platform
@@ -10,7 +11,7 @@ import resource
 import subprocess
 import time
 
-__all__ = ["describe", "versions", "l3_bytes", "OtherLoad"]
+__all__ = ["describe", "versions", "cache_bytes", "l3_bytes", "OtherLoad"]
 
 _FLAGS = ("avx2", "f16c", "fma", "avx512f", "avx512bw", "avx512_bf16", "avx512_fp16", "amx_bf16")
 
@@ -31,13 +32,34 @@ def _lscpu() -> dict[str, str]:
     return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in text.splitlines()) if v}
 
 
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}   # sysfs writes cache sizes as "48K", "32768K"
+# os.sysconf's names for the same sizes (glibc's), where sysfs is missing
+_SYSCONF_CACHES = {"L1d": "SC_LEVEL1_DCACHE_SIZE", "L2": "SC_LEVEL2_CACHE_SIZE", "L3": "SC_LEVEL3_CACHE_SIZE"}
+
+
+def cache_bytes() -> dict[str, int]:
+    """CPU 0's data caches in bytes, smallest first ({"L1d": ..., "L2": ..., "L3": ...}): from Linux's sysfs,
+    else from ``os.sysconf`` where the C library knows them; empty where neither says."""
+    sizes = {}
+    for index in sorted(glob.glob("/sys/devices/system/cpu/cpu0/cache/index*")):
+        kind, level = _read(f"{index}/type").strip(), _read(f"{index}/level").strip()
+        match = re.fullmatch(r"(\d+)([KMG]?)", _read(f"{index}/size").strip())
+        if kind != "Instruction" and level and match:
+            sizes[f"L{level}{'d' if kind == 'Data' else ''}"] = int(match[1]) * _SIZE_UNITS[match[2]]
+    if not sizes:
+        for name, key in _SYSCONF_CACHES.items():
+            try:
+                value = os.sysconf(key)
+            except (ValueError, OSError):   # a name this system's C library does not have
+                continue
+            if value > 0:
+                sizes[name] = value
+    return dict(sorted(sizes.items(), key=lambda item: item[1]))
+
+
 def l3_bytes() -> int | None:
-    """The last-level cache of CPU 0 in bytes, from sysfs (None when Linux does not say)."""
-    size = _read("/sys/devices/system/cpu/cpu0/cache/index3/size").strip()
-    match = re.fullmatch(r"(\d+)([KMG]?)", size)
-    if not match:
-        return None
-    return int(match[1]) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[match[2]]
+    """CPU 0's L3 cache in bytes (None when the system does not say)."""
+    return cache_bytes().get("L3")
 
 
 def describe() -> dict:

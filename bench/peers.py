@@ -14,6 +14,7 @@ import numpy as np
 
 from antiquant.core.dtypes import FLOAT8_TYPES, NAMES, RAW_HIFLOAT8, DataType, datatype_of
 from antiquant.core.reference import first_difference
+from antiquant.extras import install_hint
 
 from .cases import Inputs
 from .timing import sample
@@ -97,7 +98,7 @@ class NumpyPeer(Impl):
 
     def bind(self, inputs: Inputs, variant: str) -> Bound:
         if inputs.x.dtype == RAW_HIFLOAT8:
-            raise ImportError("numpy has no HiFloat8 decode without en_dtypes (pip install -e '.[hif8]')")
+            raise ImportError(f"numpy has no HiFloat8 decode without en_dtypes ({install_hint('hif8')})")
         (s, o), x, dst = inputs.broadcast_scale(), inputs.x, inputs.dst_dtype
         return Bound(lambda: numpy_dequant(x, s, o, dst), _numpy_bits)
 

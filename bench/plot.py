@@ -1,9 +1,11 @@
 """The results as one PNG: the size sweep, DRAM-sized streams against the copy, LLM shapes against the peers.
 
-matplotlib is optional (``pip install antiquant[plot]``): without it ``write_plot`` says why it skipped.
+matplotlib is optional (the ``plot`` extra): without it ``write_plot`` says why it skipped.
 """
 
 from __future__ import annotations
+
+from antiquant.extras import install_hint
 
 from .report import COPY, find
 
@@ -19,7 +21,7 @@ def write_plot(results: dict, path: str) -> str | None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return "matplotlib is not installed (pip install antiquant[plot]): plot skipped"
+        return f"matplotlib is not installed ({install_hint('plot')}): plot skipped"
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), gridspec_kw={"width_ratios": [1.2, 1, 1]})
     _sweep(axes[0], results)
     _dram(axes[1], results)

@@ -435,8 +435,9 @@ def _fresh_process(case: Case, cache_dir: str) -> dict:
     return {**json.loads(proc.stdout.strip().splitlines()[-1]), "process_s": elapsed}
 
 
-def run_suite(config: Config, *, peers: list[Impl] | None = None, log=_log) -> dict:
-    """Run the configured sections; ``peers`` overrides the peers named in the config (tests use it)."""
+def run_suite(config: Config, *, peers: list[Impl] | None = None, log=_log, section_done=None) -> dict:
+    """Run the configured sections; ``peers`` overrides the peers named in the config (tests use it);
+    ``section_done(name)`` is called as each section finishes (a progress bar's hook)."""
     notes: list[str] = []
     if peers is None:
         peers = []
@@ -457,6 +458,8 @@ def run_suite(config: Config, *, peers: list[Impl] | None = None, log=_log) -> d
             load = OtherLoad().start()
             results[section] = getattr(run, section)()
             results["other_load"][section] = load.share()
+            if section_done is not None:
+                section_done(section)
         else:
             results[section] = []
     results["ceiling"] = run.ceiling

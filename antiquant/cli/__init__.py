@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import os
 import sys
 
@@ -21,17 +22,37 @@ COMMANDS = {
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (exit 2), like every other user error."""
+    """argparse, but a command's usage error is one line on stderr (exit 2), like every other user error."""
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+class _TopParser(_Parser):
+    """``antiquant`` itself: a missing or unknown command is argparse's usual usage error (the usage, then the
+    error, on stderr; exit 2), so a bare ``antiquant`` shows how to call it and a script sees it fail."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        super().error(f"{message}; `antiquant --help` says what each command does")
+
+
+def version() -> str:
+    """The installed distribution's version; the package's own when it runs from a tree pip never installed."""
+    try:
+        return importlib.metadata.version("antiquant")
+    except importlib.metadata.PackageNotFoundError:
+        from .. import __version__
+        return f"{__version__} (not installed)"
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or of ``only`` that one: importing a command's module may bring Numba
     and ml_dtypes (a second), which ``antiquant plan`` should not wait for."""
-    parser = _Parser(prog="antiquant", description="Ascend CANN aclnnAscendAntiQuant on the CPU.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    parser = _TopParser(prog="antiquant", description="Ascend CANN aclnnAscendAntiQuant on the CPU.")
+    parser.add_argument("--version", action="version", version=f"antiquant {version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{" + ",".join(COMMANDS) + "}",
+                                parser_class=_Parser)
     for name, module_name in COMMANDS.items():
         if only is not None and name != only:
             continue
@@ -51,7 +72,10 @@ def _command(argv: list[str]) -> str | None:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(_command(argv)).parse_args(argv)
+    try:
+        args = build_parser(_command(argv)).parse_args(argv)
+    except SystemExit as exc:   # a usage error, --help or --version: argparse's exit code, returned
+        return exc.code
     try:
         return int(args._run(args) or 0)
     except BrokenPipeError:  # the reader went away (`antiquant plan | head`): not an error of ours

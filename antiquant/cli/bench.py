@@ -5,10 +5,18 @@ from __future__ import annotations
 import json
 import sys
 
+from .options import output_dir
+from .progress import Progress
+
 
 def add_arguments(parser) -> None:
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="the quick preset, about a minute (the default; as "
+                      "`python -m antiquant.bench --quick`)")
+    size.add_argument("--full", action="store_true", help="the full suite, about 10 minutes on 2 cores")
     parser.add_argument("--threads", default=None, help="thread counts to compare, e.g. 1,2 (default 1 and all)")
-    parser.add_argument("--out", default=None, help="also write results.json and results.png into this directory")
+    parser.add_argument("--out", default=None, type=output_dir,
+                        help="also write results.json and results.png into this directory")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
 
 
@@ -20,11 +28,14 @@ def run(args) -> int:
     except ImportError as err:
         raise OSError(f"the benchmark suite (antiquant.bench) is not importable: {err}") from None
     counts = parse_threads(args.threads) if args.threads else None
-    results = run_suite(preset("quick", counts))
+    config = preset("full" if args.full else "quick", counts)
+    with Progress(len(config.sections), "antiquant bench", "sections") as bar:
+        results = run_suite(config, log=bar.write, section_done=lambda _: bar.update())
     if args.out:
         for line in write(results, args.out):
             print(line, file=sys.stderr)
     sys.stdout.write(json.dumps(results, indent=1) + "\n" if args.json else markdown(results))
-    print("antiquant bench: a quick run; `python -m antiquant.bench` runs the full suite (about 10 minutes on 2 cores).",
-          file=sys.stderr)
+    if not args.full:
+        print("antiquant bench: a quick run; `antiquant bench --full` (or `python -m antiquant.bench`) runs the "
+              "full suite (about 10 minutes on 2 cores).", file=sys.stderr)
     return 0

@@ -6,39 +6,73 @@ failure or interrupt; the work itself is ``antiquant.convert`` (one shard per ta
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
-import sys
+import socket
 import time
 from pathlib import Path
 
 from .. import convert
+from ..core.dtypes import DST_TYPES
+from ..extras import install_hint
+from .options import add_dtype_argument, unwritable
+from .progress import Progress
 
 
 def _run_here(jobs, directory: Path) -> list:
-    from tqdm import tqdm
-
-    with tqdm(total=sum(map(convert.output_bytes, jobs)), unit="B", unit_scale=True, desc="antiquant convert",
-              disable=not sys.stderr.isatty()) as bar:
+    with Progress(sum(map(convert.output_bytes, jobs)), "antiquant convert", "MB", scale=1e6) as bar:
         return [convert.convert_shard(job, directory, bar.update) for job in jobs]
 
 
-def _cluster_runner():
+# How long a scheduler may take to answer (one on a LAN answers in milliseconds): a wrong or unreachable
+# address is refused within it, with the interpreter's start, in under 5 s; it is also the client's timeout.
+SCHEDULER_CONNECT_S = 3
+
+
+def _cluster_runner(address: str):
+    """``run_on_cluster``, once ``address`` names a scheduler that answers (checked before any work)."""
     try:
         import distributed  # noqa: F401  (antiquant.dask imports it only when a cluster is used)
 
         from ..integrations.dask import run_on_cluster
     except ImportError:
-        raise ValueError("--scheduler needs Dask: pip install 'antiquant[dask]'") from None
+        raise ValueError(f"--scheduler needs Dask: {install_hint('dask')}") from None
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme != "tcp":     # dask's default transport; the others need settings this command cannot take
+            raise ValueError(f"the command line reaches schedulers over tcp only, got {scheme}://")
+        host_port = parse_host_port(location)
+    except ValueError as err:
+        raise ValueError(f"--scheduler {address}: {err}; expected an address such as tcp://host:8786") from None
+    try:
+        socket.create_connection(host_port, timeout=SCHEDULER_CONNECT_S).close()    # refused or silent: at once
+        asyncio.run(_handshake(address))
+    except OSError as err:      # refused, unreachable, or silent for SCHEDULER_CONNECT_S (TimeoutError)
+        raise ValueError(f"--scheduler {address}: no scheduler answers there ({err.strerror or err or 'no reply'}, "
+                         f"waited at most {SCHEDULER_CONNECT_S} s)") from None
+    except Exception as err:  # noqa: BLE001 (whatever a peer's bytes make dask's decoder raise)
+        raise ValueError(f"--scheduler {address}: what answers there is not a dask scheduler ({type(err).__name__} "
+                         f"reading its reply)") from None
     return run_on_cluster
 
 
-def _run_on_cluster(run_on_cluster, jobs, directory: Path, address: str) -> list:
-    from tqdm import tqdm
+async def _handshake(address: str) -> None:
+    """Dask's own handshake with ``address`` within SCHEDULER_CONNECT_S: a port that accepts connections may
+    still be no scheduler (a proxy, another server)."""
+    from distributed.comm import connect
 
-    with tqdm(total=len(jobs), unit="shard", desc="antiquant convert", disable=not sys.stderr.isatty()) as bar:
-        return run_on_cluster(address, convert.convert_shard, jobs, str(directory), on_done=lambda _: bar.update(1))
+    comm = await asyncio.wait_for(connect(address, timeout=SCHEDULER_CONNECT_S), SCHEDULER_CONNECT_S)
+    await comm.close()
+
+
+def _run_on_cluster(run_on_cluster, jobs, directory: Path, address: str) -> list:
+    with Progress(len(jobs), "antiquant convert", "shards") as bar:
+        return run_on_cluster(address, convert.convert_shard, jobs, str(directory), on_done=lambda _: bar.update(1),
+                              timeout=SCHEDULER_CONNECT_S)
 
 
 def add_arguments(parser) -> None:
@@ -46,21 +80,21 @@ def add_arguments(parser) -> None:
                         "(quant_model_weight*.safetensors + quant_model_description*.json)")
     parser.add_argument("output", metavar="OUTPUT", help="new directory for the float checkpoint (must not exist, "
                         "or be empty)")
-    parser.add_argument("--dst", choices=sorted(convert.DST), default="bf16", help="float type of dequantized weights "
-                        "(default bf16)")
-    parser.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler (e.g. tcp://host:8786): "
-                        "one task per shard; workers must see INPUT and OUTPUT at the same paths")
+    add_dtype_argument(parser, "--dst", DST_TYPES, "bf16", "float type of dequantized weights", spelling="short")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler, tcp://host:port (e.g. "
+                        "tcp://host:8786): one task per shard; workers must see INPUT and OUTPUT at the same paths")
 
 
 def run(args) -> int:
     convert.safe_open()
-    cluster = _cluster_runner() if args.scheduler else None
+    cluster = _cluster_runner(args.scheduler) if args.scheduler else None
     start = time.perf_counter()
     src, out = Path(args.input), Path(args.output).absolute()
     if out.exists() and not (out.is_dir() and not any(out.iterdir())):
         raise ValueError(f"OUTPUT {args.output}: already exists; give a new or empty directory")
-    if not out.parent.is_dir():
-        raise ValueError(f"OUTPUT {args.output}: parent directory {out.parent} does not exist")
+    reason = unwritable(out.parent)
+    if reason:
+        raise ValueError(f"OUTPUT {args.output}: parent directory {out.parent} {reason}")
     jobs = convert.plan(src, args.dst)
     partial = out.parent / f".{out.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
     partial.mkdir()  # beside OUTPUT, so the final rename stays on one filesystem; mode follows the umask

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import tiling
 from ..core import dtypes, platforms, reference
+from .options import add_dtype_argument
 
 # --x-dtype / --scale-dtype / --dst choices -> DataType, from antiquant's one table of dtype names
 X_DTYPES = dtypes.names_of(dtypes.X_TYPES)
@@ -18,16 +19,16 @@ DST_TYPES = dtypes.names_of(dtypes.DST_TYPES)
 
 def add_problem_arguments(parser) -> None:
     parser.add_argument("shape", help="y's shape, e.g. 4096x11008 (the dequantized weight; int32 x holds 8 per word)")
-    parser.add_argument("--x-dtype", default="int8", choices=X_DTYPES, help="x's dtype (default int8)")
+    add_dtype_argument(parser, "--x-dtype", dtypes.X_TYPES, "int8", "x's dtype")
     scale = parser.add_mutually_exclusive_group()
     scale.add_argument("--per-tensor", action="store_true", help="one scale for the tensor (default: per channel)")
     scale.add_argument("--per-head", action="store_true",
                        help="a scale along y's second-last axis (Ascend 950: per head; y needs 2+ axes)")
     scale.add_argument("--scale-shape", metavar="SHAPE",
                        help="the scale's (and offset's) shape, e.g. 32 or 1x32x1 (Ascend 950 takes multi-dim)")
-    parser.add_argument("--scale-dtype", default="float32", choices=SCALE_DTYPES, help="default float32")
+    add_dtype_argument(parser, "--scale-dtype", dtypes.SCALE_TYPES, "float32", "the scale's (and offset's) dtype")
     parser.add_argument("--offset", action="store_true", help="with an offset vector")
-    parser.add_argument("--dst", default="float16", choices=DST_TYPES, help="y's dtype (default float16)")
+    add_dtype_argument(parser, "--dst", dtypes.DST_TYPES, "float16", "y's dtype")
     parser.add_argument("--sqrt-mode", action="store_true", help="square the scale first")
     parser.add_argument("--platform", default="Ascend910B", help=f"one of {', '.join(platforms.names())}")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",

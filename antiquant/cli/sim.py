@@ -6,6 +6,7 @@ import json
 
 from .. import sim
 from ..core import platforms
+from .options import output_file, plot_file
 from .problem import Experiment, add_problem_arguments, add_strategy_arguments, core_groups, core_label, \
     strategy_from
 
@@ -13,8 +14,9 @@ from .problem import Experiment, add_problem_arguments, add_strategy_arguments, 
 def add_arguments(parser) -> None:
     add_problem_arguments(parser)
     add_strategy_arguments(parser)
-    parser.add_argument("--trace", metavar="OUT.json", help="write a Trace Event Format file (opens in Perfetto)")
-    parser.add_argument("--plot", metavar="OUT.png", help="draw the timeline (needs antiquant[plot])")
+    parser.add_argument("--trace", metavar="OUT.json", type=output_file,
+                        help="write a Trace Event Format file (opens in Perfetto)")
+    parser.add_argument("--plot", metavar="OUT.png", type=plot_file, help="draw the timeline (needs matplotlib)")
 
 
 def run(args) -> int:

@@ -11,6 +11,8 @@ from ..bench.timing import repeated
 from ..core import reference
 from ..core.api import ascend_anti_quant
 from ..core.launch import MODES
+from .options import plot_file
+from .progress import Progress
 from .problem import Experiment, add_problem_arguments
 
 
@@ -19,10 +21,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--strategies", default=",".join(tiling.STRATEGIES),
                         help="comma-separated strategies (default: all)")
     parser.add_argument("--buffers", default="1,2,3", help="comma-separated buffer counts (default 1,2,3)")
-    parser.add_argument("--ub-budgets", default="", help="comma-separated UB budgets in bytes (default: the platform's)")
+    parser.add_argument("--ub-budgets", default="",
+                        help="comma-separated UB budgets in bytes (default: the platform's)")
     parser.add_argument("--repeat", type=int, default=5, help="timed CPU runs per configuration and mode; "
                         "the median is shown (0: simulate only)")
-    parser.add_argument("--plot", metavar="OUT.png", help="draw simulated and CPU times (needs antiquant[plot])")
+    parser.add_argument("--plot", metavar="OUT.png", type=plot_file,
+                        help="draw simulated and CPU times (needs matplotlib)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
 
 
@@ -120,7 +124,11 @@ def run(args) -> int:
         inputs = exp.inputs()
         x, scale, offset, dst = inputs
         expected = reference.anti_quant(x, scale, offset, dst_type=dst, sqrt_mode=exp.sqrt_mode)
-    rows = [measure(exp, s, args.repeat, inputs, expected) for s in strategies]
+    rows = []
+    with Progress(len(strategies), "antiquant sweep", "configurations") as bar:
+        for strategy in strategies:
+            rows.append(measure(exp, strategy, args.repeat, inputs, expected))
+            bar.update()
     if args.json:
         print(json.dumps(rows, indent=1))
     else:

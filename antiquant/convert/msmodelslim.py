@@ -31,6 +31,7 @@ import numpy as np
 
 from ..core.api import ascend_anti_quant
 from ..core.dtypes import DST_TYPES, NAMES, AclnnError, dst_type_code, names_of, numpy_dtype_of
+from ..extras import install_hint
 from .safetensors_writer import DTYPE_BYTES, SafetensorsWriter
 
 __all__ = ["dequantize_msmodelslim", "plan", "convert_shard", "write_index", "output_bytes", "safe_open",
@@ -80,10 +81,9 @@ class ShardJob:
 
 def safe_open():
     try:
-        import tqdm  # noqa: F401  (needed later; checked here so a missing extra fails before any work)
         from safetensors import safe_open
     except ImportError:
-        raise ValueError("antiquant convert needs safetensors and tqdm: pip install 'antiquant[convert]'") from None
+        raise ValueError(f"antiquant convert needs safetensors: {install_hint('convert')}") from None
     return safe_open
 
 

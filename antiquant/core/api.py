@@ -19,6 +19,10 @@ from .validation.common import check_layout, check_tensors_are_tensors, stand_in
 __all__ = ["ascend_anti_quant", "run"]
 
 
+# The dtype a hint suggests converting each input to (CANN's most common ones); ``out`` is never converted.
+HINT_DTYPES = {"x": "int8", "scale": "float32", "offset": "float32"}
+
+
 def _tensor(name: str, value, *, optional: bool = False) -> AclTensor | None:
     if value is None:
         if optional:
@@ -27,12 +31,24 @@ def _tensor(name: str, value, *, optional: bool = False) -> AclTensor | None:
     if isinstance(value, AclTensor):
         return value
     if not isinstance(value, np.ndarray):
-        raise TypeError(f"{name}: expected a numpy array, got {type(value).__name__}; "
-                        f"convert it with numpy.asarray(..., dtype=...) first")
+        raise TypeError(f"{name}: expected a numpy array, got {type(value).__name__}; {_conversion_hint(name, value)}")
     try:
         return AclTensor.from_numpy(value)
     except TypeError as err:
         raise TypeError(f"{name}: {err}") from None
+
+
+def _conversion_hint(name: str, value) -> str:
+    """What to pass instead of ``value``, a call that then runs: its own API for a torch tensor, a 1-element
+    array for a scalar scale (a 0-d one is refused), an array of the operator's dtype for a list."""
+    if type(value).__module__.partition(".")[0] == "torch":
+        return "for torch tensors use antiquant.torch.npu_anti_quant"
+    dtype = HINT_DTYPES.get(name)
+    if dtype is None:
+        return "pass a numpy array of y's shape and dtype (numpy.float16 or ml_dtypes.bfloat16)"
+    if name != "x" and np.ndim(value) == 0:
+        return f"one {name} for the whole tensor is a 1-element array: numpy.full(1, {name}, dtype=numpy.{dtype})"
+    return f"convert it with numpy.asarray({name}, dtype=numpy.{dtype})"
 
 
 def ascend_anti_quant(x, scale, offset=None, *, dst_type=1, sqrt_mode=False, out=None, platform="Ascend910B",
@@ -71,11 +87,11 @@ def run(x, scale, offset, dst_type, sqrt_mode, out, platform, strategy, mode, al
     if out is None:
         shape, dtype = _check_before_allocating(xt, st, ot, dst, sqrt_mode, platform, strategy, mode)
         y, fresh = allocate(shape, dtype)
-        yt = AclTensor.from_numpy(y)
+        yt, y_name = AclTensor.from_numpy(y), "y"
     else:
-        yt = _tensor("out", out)
+        yt, y_name = _tensor("out", out), "out"
     call, bound = launch.prepare(xt, st, ot, dst, sqrt_mode, yt, platform=platform, strategy=strategy, mode=mode,
-                                 y_name="out")
+                                 y_name=y_name)
     bound.run(xt.array, st.array, None if ot is None else ot.array, yt.array,
               launch.thread_workspace(bound.workspace_size), fresh)
     if key is not None:
@@ -86,11 +102,11 @@ def run(x, scale, offset, dst_type, sqrt_mode, out, platform, strategy, mode, al
 def _check_before_allocating(xt, st, ot, dst, sqrt_mode, platform, strategy, mode) -> tuple[tuple, np.dtype]:
     """y's shape and dtype, once the call has passed, in ``launch.prepare``'s order, every check that does
     not read y's memory, on a stand-in y: what is left (y writable and apart from the inputs) holds for a y
-    not allocated yet."""
+    not allocated yet. Refusals name y (the result) and dst_type (its dtype): the caller passed no out."""
     profile, _ = launch.check_options(platform, strategy, mode)
     check_tensors_are_tensors(x=xt, scale=st, offset=ot)
     dtype = numpy_dtype_of(dst)
     y = stand_in("y", dtype, expected_y_shape(xt))
-    check_description(xt, st, ot, dst, sqrt_mode, y, profile, "out")
-    check_layout(xt, y, "out")
+    check_description(xt, st, ot, dst, sqrt_mode, y, profile, "y", dst_name="dst_type")
+    check_layout(xt, y, "y")
     return y.shape, dtype

@@ -47,6 +47,10 @@ class AclTensor:
                             "pass its .data, or .filled(value)")
         inferred = datatype_of(array.dtype)
         if dtype is None:
+            if inferred is None and array.dtype.byteorder == ">":
+                little = array.dtype.newbyteorder("<").str
+                raise TypeError(f"AclTensor.from_numpy: numpy dtype {array.dtype.str} is big-endian; the operator "
+                                f"reads little-endian values: convert it with .astype('{little}')")
             if inferred is None:
                 raise TypeError(f"AclTensor.from_numpy: numpy dtype {array.dtype} has no CANN DataType; "
                                 "pass an array of int8, int32, ml_dtypes.int4, float32, float16 or bfloat16")

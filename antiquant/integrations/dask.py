@@ -15,10 +15,12 @@ import threading
 import ml_dtypes
 import numpy as np
 
+from ..extras import install_hint
+
 try:
     import dask.array as da
 except ImportError:  # dask is an optional extra
-    raise ImportError("antiquant.dask needs Dask: pip install 'antiquant[dask]'") from None
+    raise ImportError(f"antiquant.dask needs Dask: {install_hint('dask')}") from None
 
 from ..core import api, platforms
 from ..tiling import RegbaseMode
@@ -53,7 +55,7 @@ def _check(x, scale, offset, dst, sqrt_mode, platform):
     st = AclTensor.from_numpy(scale)
     ot = None if offset is None else AclTensor.from_numpy(offset)
     # layout is each block's own business (see _block)
-    check_description(xt, st, ot, dst, sqrt_mode, yt, platforms.get(platform))
+    check_description(xt, st, ot, dst, sqrt_mode, yt, platforms.get(platform), dst_name="dst_type")
 
 
 def ascend_anti_quant(x, scale, offset=None, *, dst_type=1, sqrt_mode=False, platform="Ascend910B",

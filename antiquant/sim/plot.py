@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..extras import install_hint
 from .model import PIPES
 
 __all__ = ["plot_timeline", "new_figure"]
@@ -14,7 +15,7 @@ def new_figure(**kwargs):
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError("plotting needs matplotlib: pip install 'antiquant[plot]'") from None
+        raise ImportError(f"plotting needs matplotlib: {install_hint('plot')}") from None
     return Figure(**kwargs)
 
 

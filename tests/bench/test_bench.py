@@ -13,6 +13,7 @@ from antiquant.bench import report
 from antiquant.bench.__main__ import write
 from antiquant.bench.cases import ALL_CASES, ARCH35_CASES, Case, make_inputs
 from antiquant.core.dtypes import RAW_HIFLOAT8
+from antiquant.extras import install_hint
 from antiquant.bench.peers import NumpyPeer, TorchCompile, TorchEager, mismatch
 from antiquant.bench.plot import write_plot
 from antiquant.bench.report import COPY, STREAMING_COPY
@@ -174,14 +175,15 @@ def test_plot_is_written_or_skipped_with_a_reason(tiny, tmp_path, monkeypatch):
     assert write_plot(tiny, str(path)) is None
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    assert "pip install antiquant[plot]" in write_plot(tiny, str(tmp_path / "none.png"))
+    skipped = write_plot(tiny, str(tmp_path / "none.png"))
+    assert skipped == f"matplotlib is not installed ({install_hint('plot')}): plot skipped"
     assert not (tmp_path / "none.png").exists()
 
 
 def test_antiquant_bench_runs_the_quick_preset_and_prints_tables(tiny, tmp_path, monkeypatch, capsys):
     import antiquant.bench.suite
     asked = []
-    monkeypatch.setattr(antiquant.bench.suite, "run_suite", lambda config: asked.append(config) or tiny)
+    monkeypatch.setattr(antiquant.bench.suite, "run_suite", lambda config, **hooks: asked.append(config) or tiny)
     assert cli.main(["bench", "--out", str(tmp_path)]) == 0
     assert asked[0].name == "quick"
     assert "### Targets" in capsys.readouterr().out

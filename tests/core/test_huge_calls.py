@@ -55,7 +55,7 @@ def refused_without_allocating(call, error=AclnnError):
 
 def test_200000x200000_x_with_a_5_element_scale_is_refused_for_its_scale_not_its_size():
     err = refused_without_allocating(lambda: ascend_anti_quant(huge(np.int8(1), BIG), np.ones(5, np.float32)))
-    assert err.status == INVALID and "scale: expected size 1 or out's last dimension 200000, got 5" in str(err)
+    assert err.status == INVALID and "scale: expected size 1 or y's last dimension 200000, got 5" in str(err)
 
 
 @pytest.mark.parametrize("scale_size", [1, 5])
@@ -79,7 +79,7 @@ def test_an_int32_x_whose_8x_wider_y_is_past_2_63_bytes_is_an_invalid_shape():
      "sqrtMode: expected a bool"),
     (lambda: ascend_anti_quant(huge(np.int8(1), BIG), np.ones(BIG[-1], np.float16)), "scale: expected dtype in"),
     (lambda: ascend_anti_quant(huge(np.int8(1), BIG), np.ones(1, np.float32), platform="Ascend310P",
-                               dst_type=27), "out: expected dtype in {FLOAT16} on Ascend310P"),
+                               dst_type=27), "dst_type: expected dtype in {FLOAT16} on Ascend310P"),
 ], ids=["strided int4", "sqrt_mode", "scale dtype", "y dtype on 310P"])
 def test_every_refusal_of_a_200000x200000_call_comes_before_y(call, message):
     err = refused_without_allocating(call)
@@ -130,7 +130,7 @@ def test_torch_refuses_before_torch_empty_and_names_y_when_it_cannot_allocate():
     from antiquant.torch import npu_anti_quant
     err = refused_without_allocating(lambda: npu_anti_quant(torch.ones(1, dtype=torch.int8).expand(*BIG),
                                                             torch.ones(5)))
-    assert err.status == INVALID and "scale: expected size 1 or out's last dimension 200000, got 5" in str(err)
+    assert err.status == INVALID and "scale: expected size 1 or y's last dimension 200000, got 5" in str(err)
     err = refused_without_allocating(lambda: npu_anti_quant(torch.ones(1, dtype=torch.int32).expand(2**28, 2**31),
                                                             torch.ones(1)))
     assert err.status == INVALID and f"y: shape {(2**28, 2**34)} of float16 would be {2**63} bytes" in str(err)

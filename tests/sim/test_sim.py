@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 import sys
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from antiquant import platforms, sim, tiling
+from antiquant.extras import install_hint
 from antiquant.tiling import Strategy
 
 
@@ -150,7 +152,7 @@ def test_plot_writes_a_png(tmp_path):
 def test_plot_without_matplotlib_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    with pytest.raises(ImportError, match=r"pip install 'antiquant\[plot\]'"):
+    with pytest.raises(ImportError, match=re.escape(f"plotting needs matplotlib: {install_hint('plot')}")):
         sim.simulate(make_plan((4, 64))).plot("unused.png")
 
 

@@ -63,11 +63,12 @@ class CheckedCall:
 
 
 def check_description(x: AclTensor, scale: AclTensor, offset: AclTensor | None, dst_type, sqrt_mode, y: AclTensor,
-                      platform: Platform, y_name: str = "y") -> tuple[DataType, bool]:
+                      platform: Platform, y_name: str = "y", dst_name: str | None = None) -> tuple[DataType, bool]:
     """The checks that read only dtypes, shapes and attributes (the platform architecture's rules); returns
-    (dstType, sqrtMode). The Dask adapter runs these on stand-ins before any block exists."""
+    (dstType, sqrtMode). The Dask adapter runs these on stand-ins before any block exists; a stand-in y's
+    dtype comes from the argument ``dst_name`` (see ``check_dtypes``)."""
     rules = RULES[platform.arch]
-    check_dtypes(x, scale, offset, y, platform, y_name)
+    check_dtypes(x, scale, offset, y, platform, y_name, dst_name)
     dst, sqrt = check_attributes(dst_type, sqrt_mode, y, y_name)
     if rules.modes is not None:
         rules.modes(x, scale, sqrt)

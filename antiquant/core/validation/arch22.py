@@ -20,7 +20,8 @@ def check_shapes(x: AclTensor, scale: AclTensor, offset: AclTensor | None, y: Ac
     check_x_and_y(x, y, y_name)
     last = y.shape[-1] if y.shape else 1
     if scale.ndim != 1 or scale.size == 0:
-        raise invalid(f"scale: expected a non-empty 1-D tensor, got shape {scale.shape}")
+        hint = "; one scale for the whole tensor has shape (1,): numpy.reshape(scale, 1)" if scale.ndim == 0 else ""
+        raise invalid(f"scale: expected a non-empty 1-D tensor, got shape {scale.shape}{hint}")
     if scale.size not in (1, last):
         raise invalid(f"scale: expected size 1 or {y_name}'s last dimension {last}, got {scale.size}")
     if offset is not None and offset.shape != scale.shape:

@@ -64,14 +64,16 @@ def _check_view(name: str, t: AclTensor) -> None:
 
 
 def check_dtypes(x: AclTensor, scale: AclTensor, offset: AclTensor | None, y: AclTensor, platform: Platform,
-                 y_name: str = "y") -> None:
+                 y_name: str = "y", dst_name: str | None = None) -> None:
     """The platform's dtype lists for x, y, scale and offset, and offset's dtype equal to scale's (every
-    architecture; docs/spec.md sections 3 and 8.2.1, steps 2a-2d)."""
+    architecture; docs/spec.md sections 3 and 8.2.1, steps 2a-2d). ``dst_name``: the argument y's dtype was
+    made from, when y is allocated for the call (``dst_type``): its refusal names what the caller passed."""
     where = f"on {platform.name}"
     if x.dtype not in platform.x_dtypes:
         raise invalid(f"x: expected dtype in {dtype_names(platform.x_dtypes)} {where}, got {x.dtype.short}")
     if y.dtype not in platform.y_dtypes:
-        raise invalid(f"{y_name}: expected dtype in {dtype_names(platform.y_dtypes)} {where}, got {y.dtype.short}")
+        raise invalid(f"{dst_name or y_name}: expected dtype in {dtype_names(platform.y_dtypes)} {where}, "
+                      f"got {y.dtype.short}")
     if scale.dtype not in platform.scale_dtypes:
         raise invalid(f"scale: expected dtype in {dtype_names(platform.scale_dtypes)} {where}, got {scale.dtype.short}")
     if offset is not None:
@@ -89,7 +91,8 @@ def check_attributes(dst_type, sqrt_mode, y: AclTensor, y_name: str = "y") -> tu
         raise invalid(f"dstType: expected 1 (FLOAT16) or 27 (BF16), got {int(dst_type)}")
     dst = DataType(int(dst_type))
     if dst != y.dtype:
-        raise invalid(f"dstType: expected {y_name}'s dtype {y.dtype.short} ({int(y.dtype)}), got {dst.short} ({int(dst)})")
+        raise invalid(f"dstType: expected {y_name}'s dtype {y.dtype.short} ({int(y.dtype)}), got {dst.short} "
+                      f"({int(dst)})")
     if not isinstance(sqrt_mode, (bool, np.bool_)):
         raise invalid(f"sqrtMode: expected a bool, got {type(sqrt_mode).__name__} {sqrt_mode!r}")
     return dst, bool(sqrt_mode)
