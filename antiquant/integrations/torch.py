@@ -153,14 +153,15 @@ def _fake(x, scale, offset=None, dst_dtype=None, src_dtype=None, platform="Ascen
 
 
 def _register() -> None:
-    """Define the op once per process (a reloaded module keeps its Library) and bind this module's kernels."""
+    """Define the op and bind this module's kernels; a reload first drops what the previous run registered."""
     global _LIB
-    if "_LIB" not in globals():
-        _LIB = torch.library.Library("antiquant", "FRAGMENT")  # holds the registrations while it lives
-        try:
-            torch._C._dispatch_find_schema_or_throw("antiquant::npu_anti_quant", "")
-        except RuntimeError:
-            _LIB.define(SCHEMA)
+    if "_LIB" in globals():
+        _LIB._destroy()
+    _LIB = torch.library.Library("antiquant", "FRAGMENT")  # holds the registrations while it lives
+    try:
+        torch._C._dispatch_find_schema_or_throw("antiquant::npu_anti_quant", "")
+    except RuntimeError:   # not defined yet (a fresh import of an earlier copy of this module may have)
+        _LIB.define(SCHEMA)
     _LIB.impl("npu_anti_quant", _compute, "CPU")
     torch.library.register_fake("antiquant::npu_anti_quant", _fake, lib=_LIB)
 
