@@ -181,7 +181,8 @@ def _scalar_type(name: str, dtype):
 
 def npu_anti_quant(x, scale, *, offset=None, dst_dtype=None, src_dtype=None, platform="Ascend910B"):
     """``quant((x + offset) * scale)`` into a new float16/bfloat16 tensor, bit-exact with the NPU operator on
-    ``platform`` (a name), through ``torch.ops.antiquant.npu_anti_quant``.
+    ``platform``, through ``torch.ops.antiquant.npu_anti_quant``. ``platform`` is a name, or a registered
+    ``antiquant.platforms.Platform`` (the schema carries its name).
 
     Raises RuntimeError with op-plugin's text where op-plugin refuses the call, ``AclnnError`` (``.status``,
     CANN's code) where the operator would, whatever its size, TypeError for something that is not a CPU
@@ -194,4 +195,4 @@ def npu_anti_quant(x, scale, *, offset=None, dst_dtype=None, src_dtype=None, pla
         if t is not None and not isinstance(t, torch.Tensor):
             raise TypeError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
     return OP(x, scale, offset=offset, dst_dtype=_scalar_type("dst_dtype", dst_dtype),
-              src_dtype=_scalar_type("src_dtype", src_dtype), platform=str(platform))
+              src_dtype=_scalar_type("src_dtype", src_dtype), platform=getattr(platform, "name", platform))
