@@ -34,7 +34,7 @@ except ImportError:  # torch is an optional extra
 from ..core import api, launch
 from ..core.dtypes import RAW_HIFLOAT8, AclnnError, DataType, Status, dst_type_code
 
-__all__ = ["npu_anti_quant", "OP"]
+__all__ = ["npu_anti_quant", "OP", "SCHEMA", "SCALAR_TYPE"]
 
 SCHEMA = ("npu_anti_quant(Tensor x, Tensor scale, *, Tensor? offset=None, int? dst_dtype=None, int? src_dtype=None, "
           "str platform=\"Ascend910B\") -> Tensor")
@@ -62,9 +62,9 @@ _TO_ACL = {"Byte": DataType.UINT8, "Char": DataType.INT8, "Short": DataType.INT1
            "BFloat16": DataType.BF16, "Float8_e5m2": DataType.FLOAT8_E5M2, "Float8_e4m3fn": DataType.FLOAT8_E4M3FN,
            "UInt16": DataType.UINT16, "UInt32": DataType.UINT32, "UInt64": DataType.UINT64,
            "Float8_e8m0fnu": _F8E8M0, "Float4_e2m1fn_x2": _F4E2M1}
-# torch_npu CalcuOpUtil.cpp ACL_TYPE_TO_SCALAR_TYPE_MAP: aclDataType -> ScalarType name
-_FROM_ACL = {**{int(acl): name for name, acl in _TO_ACL.items()}, _STRING: "Undefined", DataType.INT4: "Undefined",
-             _UINT1: "Undefined", DataType.HIFLOAT8: "Byte", _F6E3M2: "Byte", _F6E2M3: "Byte", _F4E1M2: "Byte"}
+# the aclDataTypes torch_npu's ConvertToScalarType knows (CalcuOpUtil.cpp ACL_TYPE_TO_SCALAR_TYPE_MAP's keys)
+_CONVERTIBLE = {*map(int, _TO_ACL.values()), _STRING, DataType.INT4, _UINT1, DataType.HIFLOAT8, _F6E3M2, _F6E2M3,
+                _F4E1M2}
 # op-plugin ANTI_QUANT_SUPPORT_MAP: x dtype -> the aclDataType x is read as
 _X_ACL = {torch.uint8: DataType.HIFLOAT8, torch.int8: DataType.INT8, torch.int32: DataType.INT4,
           torch.float8_e4m3fn: DataType.FLOAT8_E4M3FN, torch.float8_e5m2: DataType.FLOAT8_E5M2}
@@ -103,7 +103,7 @@ def _checked(x, scale, offset, dst_dtype, src_dtype) -> tuple[list[int], int]:
         raise RuntimeError("When x datatype is hifloat8, float8_e5m2 or float8_e4m3fn, scale_dtype and offset_dtype "
                            "is only support float")
     y_acl = _acl_data_type(SCALAR_TYPE[torch.float16] if dst_dtype is None else dst_dtype)
-    if y_acl not in _FROM_ACL:   # ConvertToScalarType; a ScalarType it returns always has a name
+    if y_acl not in _CONVERTIBLE:   # ConvertToScalarType; a ScalarType it returns always has a name
         raise RuntimeError(f"aclDataType:{y_acl} has not been supported")
     shape = list(x.shape)
     if x.dtype == torch.int32:

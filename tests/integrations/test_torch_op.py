@@ -1,6 +1,7 @@
 """``torch.ops.antiquant.npu_anti_quant`` under torch.compile (inductor, fullgraph) and torch.export: a module
 that dequantizes its weight on the fly gives the bits of eager mode; registration survives reloads."""
 
+import dataclasses
 import importlib
 import json
 import subprocess
@@ -13,7 +14,7 @@ torch = pytest.importorskip("torch")
 from torch._subclasses.fake_tensor import FakeTensorMode  # noqa: E402
 
 import antiquant.integrations.torch as adapter  # noqa: E402
-from antiquant import pack_int4  # noqa: E402
+from antiquant import AclnnError, pack_int4  # noqa: E402
 from antiquant.torch import npu_anti_quant  # noqa: E402
 
 
@@ -71,6 +72,24 @@ def test_exported_program_calls_the_op_and_is_eager_bit_for_bit(kind):
     assert torch.ops.antiquant.npu_anti_quant.default in targets
     for got, want in zip(program.module()(a), m(a)):
         assert same_bits(got, want)
+
+
+def test_a_compiled_call_refuses_what_an_eager_one_does():
+    """The fake kernel refuses a dst_dtype the operator refuses, so tracing fails as the eager call does."""
+    x, scale = torch.ones(4, dtype=torch.int8), torch.ones(1)
+    with pytest.raises(AclnnError) as eager:
+        npu_anti_quant(x, scale, dst_dtype=torch.float32)
+    with FakeTensorMode() as mode, pytest.raises(AclnnError) as fake:
+        npu_anti_quant(mode.from_tensor(x), mode.from_tensor(scale), dst_dtype=torch.float32)
+    assert str(fake.value) == str(eager.value)
+
+
+def test_a_registered_platform_crosses_the_schema_by_name(platform_registry):
+    mine = platform_registry.register(dataclasses.replace(platform_registry.get("Ascend950PR"), name="Mine-950"))
+    x = torch.zeros(2, 8, dtype=torch.float8_e5m2)
+    assert npu_anti_quant(x, torch.ones(8), platform=mine).tolist() == [[0.0] * 8] * 2
+    with pytest.raises(AclnnError, match="x: expected dtype in"):
+        npu_anti_quant(x, torch.ones(8))        # Ascend910B, the schema's default: no 8-bit float x
 
 
 def test_registration_survives_reloads():
