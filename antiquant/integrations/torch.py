@@ -26,10 +26,12 @@ from __future__ import annotations
 import ml_dtypes
 import numpy as np
 
+from ..extras import install_hint
+
 try:
     import torch
 except ImportError:  # torch is an optional extra
-    raise ImportError("antiquant.torch needs PyTorch: pip install 'antiquant[torch]'") from None
+    raise ImportError(f"antiquant.torch needs PyTorch: {install_hint('torch')}") from None
 
 from ..core import api, launch
 from ..core.dtypes import RAW_HIFLOAT8, AclnnError, DataType, Status, dst_type_code
