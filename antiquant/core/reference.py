@@ -136,14 +136,31 @@ def anti_quant(x, scale, offset=None, *, dst_type=DataType.FLOAT16, sqrt_mode=Fa
         return _anti_quant(x_values(x), scale, offset, dst_type, sqrt_mode)
 
 
+# float32's quiet bit: IEEE arithmetic sets it in every NaN it returns.
+QUIET_BIT = np.uint32(0x00400000)
+
+
+def _quiet(values) -> np.ndarray:
+    return (np.asarray(values, np.float32).view(np.uint32) | QUIET_BIT).view(np.float32)
+
+
+def _step(a, b, op) -> np.ndarray:
+    """``op(a, b)`` in float32, but where an operand is a NaN the first NaN of (a, b), quieted (docs/spec.md
+    section 1). Spelled out because numpy's loops return either NaN when both are, by length and alignment."""
+    result = op(a, b)
+    for operand in (b, a):                                           # a last: where both are NaN, a's
+        result = np.where(np.isnan(operand), _quiet(operand), result)
+    return result
+
+
 def _anti_quant(xf, scale, offset, dst_type, sqrt_mode) -> np.ndarray:
     # 1. x as float32: exact for int8, int4 and the 8-bit floats
     s = broadcast_scale(_array(scale).astype(np.float32), xf.shape)  # 2. widening bf16 is exact
     if sqrt_mode:
-        s = s * s                                                    # 3. once per scale value
+        s = _step(s, s, np.multiply)                                 # 3. once per scale value
     if offset is not None:
-        xf = xf + broadcast_scale(_array(offset).astype(np.float32), xf.shape)  # 4.
-    v = xf * s                                                       # 5.
+        xf = _step(xf, broadcast_scale(_array(offset).astype(np.float32), xf.shape), np.add)  # 4.
+    v = _step(xf, s, np.multiply)                                    # 5.
     dst = numpy_dtype_of(dst_type_code(dst_type))
     return v.astype(dst).reshape(xf.shape)                           # 6. round to nearest even
 
