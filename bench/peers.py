@@ -23,7 +23,7 @@ __all__ = ["Bound", "Impl", "Antiquant", "NumpyPeer", "TorchEager", "TorchCompil
 
 _SHIFTS = np.arange(0, 32, 4, dtype=np.int32)
 
-# mismatch(bits, expected_bits, "bf16"): None, or a line saying where the uint16 bit patterns first differ
+# mismatch(bits, expected_bits): None, or a line saying where the uint16 bit patterns first differ, NaNs included
 mismatch = first_difference
 
 

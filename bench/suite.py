@@ -135,7 +135,7 @@ class Run:
         if inputs.case.per_head:        # the leading rows' own scales
             scale, offset = scale[:rows], None if offset is None else offset[:rows]
         expected = reference.anti_quant(inputs.x[:rows], scale, offset, dst_type=inputs.dst_code)
-        problem = mismatch(bits[:rows], expected.view(np.uint16), inputs.case.dst)
+        problem = mismatch(bits[:rows], expected.view(np.uint16))
         if problem:
             self.notes.append(f"antiquant on {inputs.case.label} {inputs.y_shape}: differs from the reference: "
                               f"{problem}")
@@ -162,7 +162,7 @@ class Run:
             return None
         bits = bound.bits(bound.call())
         if expected is not None:
-            problem = mismatch(bits, expected, inputs.case.dst)
+            problem = mismatch(bits, expected)
             record["exact"] = problem is None
             if problem:
                 record["mismatch"] = problem
@@ -315,7 +315,7 @@ class Run:
         self.log(f"row: 1x{cols} {case.label}, {t} threads")
         records, expected = self.ours_records(inputs, where, **limits)
         for variant, call in _two_phase_calls(inputs).items():
-            problem = mismatch(call().view(np.uint16), expected, case.dst)
+            problem = mismatch(call().view(np.uint16), expected)
             record = {**where, "impl": "antiquant two-phase", "variant": variant,
                       "traffic_bytes": inputs.traffic, "exact": problem is None}
             if problem:

@@ -1,8 +1,8 @@
 """float32 -> float16 / bfloat16 bit patterns, rounded to nearest-even, in Numba.
 
 Numba cannot store float16 or ml_dtypes values, so kernels write uint16 bit patterns. Subnormals are kept
-and overflow goes to infinity, as numpy and ml_dtypes do. AVX-512 BF16 instructions are not used: they
-flush subnormals.
+and overflow goes to infinity, as numpy and ml_dtypes do; a NaN gives the bits they give for it
+(docs/spec.md section 1). AVX-512 BF16 instructions are not used: they flush subnormals.
 """
 
 from __future__ import annotations
@@ -82,18 +82,25 @@ def f16_f32_hw(typingctx, bits):
 
 
 _U = np.uint32
+SIGN = _U(0x80000000)
+# ml_dtypes' bfloat16 NaN, whatever the float32 NaN's payload: the canonical quiet NaN 0x7FC0, with its sign
+# (in the top half of a float32 word, as bf16_bits shifts it).
+BF16_QUIET_NAN = _U(0x7FC00000)
+# binary16's quiet bit, which F16C sets in every NaN it converts (numpy keeps a signalling NaN signalling).
+F16_QUIET = _U(0x0200)
 
 
 @njit(inline="always")
 def bf16_bits(v):
-    """float32 -> bfloat16 bits: add half an ulp plus the kept lsb, truncate; a NaN is kept quiet.
+    """float32 -> bfloat16 bits: add half an ulp plus the kept lsb, truncate; a NaN becomes ``BF16_QUIET_NAN``
+    with its sign, as ml_dtypes gives.
 
     The NaN test is a float compare and picks between 32-bit words before one shared shift: testing the
     bits and shifting each candidate costs a third of the throughput of int8 kernels.
     """
     b = f32_bits(v)
     if v != v:
-        rounded = b | _U(0x00400000)
+        rounded = (b & SIGN) | BF16_QUIET_NAN
     else:
         rounded = _U(b + _U(0x7FFF) + ((b >> _U(16)) & _U(1)))
     return np.uint16(rounded >> _U(16))
@@ -105,6 +112,9 @@ def f16_bits_sw(v):
 
     Scaling by 2**112 then 2**-110 rounds the mantissa once, in the FPU's round-to-nearest-even, at the
     position binary16 keeps (subnormals included); the exponent is then rebiased with integer operations.
+    A NaN keeps its sign and the top 10 bits of its payload, quiet bit set: F16C's bits for every NaN, and
+    numpy's for every quiet one. numpy keeps a signalling NaN signalling, but none reaches the cast: its
+    input is always the product of docs/spec.md section 1 step 5, and arithmetic quiets.
     """
     base = (abs(v) * np.float32(2.0 ** 112)) * np.float32(2.0 ** -110)
     w = f32_bits(v)
@@ -115,8 +125,8 @@ def f16_bits_sw(v):
     base = bits_f32(_U((bias >> _U(1)) + _U(0x07800000))) + base
     bits = f32_bits(base)
     nonsign = _U(((bits >> _U(13)) & _U(0x7C00)) + (bits & _U(0x0FFF)))
-    if shl1 > _U(0xFF000000):
-        nonsign = _U(0x7E00)
+    if shl1 > _U(0xFF000000):                                   # a NaN: |w| above infinity's bits
+        nonsign = ((w >> _U(13)) & _U(0x7FFF)) | F16_QUIET       # exponent all ones, top 10 payload bits
     return np.uint16(((w & _U(0x80000000)) >> _U(16)) | nonsign)
 
 

@@ -66,6 +66,15 @@ def code_value(decoder):
     return value
 
 
+@njit(inline="always")
+def nan_first(a, result):
+    """``result`` of an operation whose first operand is ``a``, or ``a`` itself if it is a NaN: when both
+    operands are NaN the first one's payload survives (docs/spec.md section 1), whichever order LLVM and
+    the CPU put them in. A float compare and a select; LLVM drops both where ``a`` cannot be a NaN (an
+    integer x converted)."""
+    return a if a != a else result
+
+
 def decode_step(source: str, hw_f16: bool):
     """``decode(word, i)``: value ``i`` of one storage element of ``source``, exact in float32; by F16C where
     ``hw_f16`` and the source has such a decoder."""
@@ -89,7 +98,8 @@ def dequant_span(source: str, *, bf16: bool, per_channel: bool, has_offset: bool
     item, ``Source.unit``) from the storage elements ``xs``. ``scale``/``offset`` are float32 with sqrt
     mode already applied: per-channel ``[lanes, columns / lanes]``, lane-major (``[l, m]`` is column
     ``m * lanes + l``, so each lane reads consecutive values), with the span's items starting at column
-    item ``first``; per-tensor ``[1, 1]``. One rounding per step, no fused multiply-add (fastmath is off).
+    item ``first``; per-tensor ``[1, 1]``. One rounding per step, no fused multiply-add (fastmath is off),
+    and of two NaN operands the first one's (``nan_first``).
     ``permute``: an 8-bit float source's codes are decoded by vector table lookups (``kernels.permute``,
     needs AVX-512BW and F16C) before the arithmetic, instead of decoder by decoder inside it.
     """
@@ -128,8 +138,10 @@ def _span(decode, lanes: int, units: int, bf16: bool, per_channel: bool, has_off
                 for lane in range(lanes):
                     v = np.float32(decode(word, u * lanes + lane))
                     if has_offset:
-                        v = v + ((offset_lo[k] if lane == 0 else offset_hi[k]) if per_channel else offset_1)
-                    v = v * ((scale_lo[k] if lane == 0 else scale_hi[k]) if per_channel else scale_1)
+                        o_k = (offset_lo[k] if lane == 0 else offset_hi[k]) if per_channel else offset_1
+                        v = nan_first(v, v + o_k)
+                    s_k = (scale_lo[k] if lane == 0 else scale_hi[k]) if per_channel else scale_1
+                    v = nan_first(v, v * s_k)
                     packed |= np.uint32(to_bits(v)) << np.uint32(16 * lane)
                 ys[item] = packed
 

@@ -18,7 +18,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 
 def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
-    """Equal shape, dtype and bit patterns, except that any NaN matches any NaN (docs/spec.md section 1)."""
+    """Equal shape, dtype and bit patterns, NaNs included (docs/spec.md section 1)."""
     problem = first_difference(actual, expected)
     if problem:
         raise AssertionError(problem)

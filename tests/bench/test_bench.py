@@ -133,16 +133,14 @@ def test_a_wrong_peer_is_reported_not_timed():
     assert "mismatch" in report.llm_table(dict(results, llm=[dict(r, impl="torch.compile") for r in wrong]))
 
 
-def test_mismatch_names_the_first_difference_and_lets_any_nan_match():
+def test_mismatch_names_the_first_difference_nan_included():
     expected = np.array([0x3F80, 0x7FC0, 0x0001], np.uint16)
-    assert mismatch(expected.copy(), expected, "bf16") is None
-    assert mismatch(np.array([0x3F80, 0x7FA1, 0x0001], np.uint16), expected, "bf16") is None  # another NaN
-    assert mismatch(np.array([0x3F80, 0x7FC0, 0x0000], np.uint16), expected, "bf16") == (
+    assert mismatch(expected.copy(), expected) is None
+    assert mismatch(np.array([0x3F80, 0x7FA1, 0x0001], np.uint16), expected) is not None  # another NaN
+    assert mismatch(np.array([0x3F80, 0x7FC0, 0x0000], np.uint16), expected) == (
         "1 of 3 elements differ; first at (2,): got 0x0000, expected 0x0001")
-    assert mismatch(np.array([0x3F80, 0x7F80, 0x0001], np.uint16), expected, "bf16") is not None  # inf != NaN
-    assert mismatch(np.array([0x7C01], np.uint16), np.array([0x7E00], np.uint16), "fp16") is None
-    assert mismatch(np.array([0x7C01], np.uint16), np.array([0x7E00], np.uint16), "bf16") is not None
-    assert "shape" in mismatch(expected[:2], expected, "bf16")
+    assert mismatch(np.array([0x3F80, 0x7F80, 0x0001], np.uint16), expected) is not None  # inf != NaN
+    assert "shape" in mismatch(expected[:2], expected)
 
 
 @pytest.mark.parametrize("case", ALL_CASES + ARCH35_CASES, ids=lambda c: c.label)

@@ -119,7 +119,7 @@ def sample_positions(n: int, rng) -> np.ndarray:
 
 
 def assert_periodic(y_flat: np.ndarray, block: np.ndarray) -> None:
-    """y (flat) equals ``block`` repeated, compared a few hundred MB at a time (bits; NaN matches NaN)."""
+    """y (flat) equals ``block`` repeated, compared a few hundred MB at a time (bits, NaNs included)."""
     m = block.size
     bits = block.view(np.uint16)
     q = y_flat.size // m
