@@ -17,7 +17,7 @@ from numba import njit, prange
 from .bits import bf16_bits, f16_bits_hw, f16_bits_sw, f16_f32_hw, signed_nibble, target_has_f16c
 from .decoders import CODE_DECODERS, F16C_DECODERS
 from .jit import generated_kernel
-from .permute import LOOKUP_SOURCES, blocked_span, target_has_permute
+from .permute import blocked_span, target_has_permute
 from .vector import LINE, prefer_512bit_vectors, store_fence, stream_lines
 
 __all__ = ["SOURCES", "Source", "dequant_span", "fused_kernel"]
@@ -75,6 +75,12 @@ def nan_first(a, result):
     return a if a != a else result
 
 
+@njit(inline="always")
+def plain_result(a, result):
+    """``result``: ``nan_first`` where no step can have two NaN operands."""
+    return result
+
+
 def decode_step(source: str, hw_f16: bool):
     """``decode(word, i)``: value ``i`` of one storage element of ``source``, exact in float32; by F16C where
     ``hw_f16`` and the source has such a decoder."""
@@ -91,7 +97,7 @@ def widened(word, i):
 
 @functools.lru_cache(maxsize=None)
 def dequant_span(source: str, *, bf16: bool, per_channel: bool, has_offset: bool, hw_f16: bool,
-                 permute: bool = False):
+                 permute: bool = False, nan_operands: bool = True):
     """The arithmetic of one case, as ``span(xs, ys, scale, offset, first, items)``.
 
     ``span`` computes ``y_c = round((x_c + offset) * scale)`` into ``ys[:items]`` (``lanes`` results per
@@ -99,24 +105,27 @@ def dequant_span(source: str, *, bf16: bool, per_channel: bool, has_offset: bool
     mode already applied: per-channel ``[lanes, columns / lanes]``, lane-major (``[l, m]`` is column
     ``m * lanes + l``, so each lane reads consecutive values), with the span's items starting at column
     item ``first``; per-tensor ``[1, 1]``. One rounding per step, no fused multiply-add (fastmath is off),
-    and of two NaN operands the first one's (``nan_first``).
+    and of two NaN operands the first one's (``nan_first``); ``nan_operands=False`` leaves that test out, for
+    calls whose scale and offset hold no NaN (then no step can have two NaN operands).
     ``permute``: an 8-bit float source's codes are decoded by vector table lookups (``kernels.permute``,
     needs AVX-512BW and F16C) before the arithmetic, instead of decoder by decoder inside it.
     """
     if permute and source in CODE_DECODERS:
-        on_halves = _span(widened, 1, 1, bf16, per_channel, has_offset, hw_f16)
+        on_halves = _span(widened, 1, 1, bf16, per_channel, has_offset, hw_f16, nan_operands)
         return blocked_span(source, on_halves)
     src = SOURCES[source]
     return _span(decode_step(source, hw_f16), src.lanes, src.group // src.lanes, bf16, per_channel, has_offset,
-                 hw_f16)
+                 hw_f16, nan_operands)
 
 
 @functools.lru_cache(maxsize=None)
-def _span(decode, lanes: int, units: int, bf16: bool, per_channel: bool, has_offset: bool, hw_f16: bool):
+def _span(decode, lanes: int, units: int, bf16: bool, per_channel: bool, has_offset: bool, hw_f16: bool,
+          nan_operands: bool):
     """``dequant_span``'s span for storage elements of ``units`` items of ``lanes`` values, each value
     ``decode(word, i)``. The flags are closure constants: Numba drops the branches a case does not take
     before compiling it."""
     to_bits = bf16_bits if bf16 else f16_bits_hw if hw_f16 else f16_bits_sw
+    first_nan = nan_first if nan_operands else plain_result
 
     @njit(inline="always")
     def span(xs, ys, scale, offset, first, items):
@@ -139,9 +148,9 @@ def _span(decode, lanes: int, units: int, bf16: bool, per_channel: bool, has_off
                     v = np.float32(decode(word, u * lanes + lane))
                     if has_offset:
                         o_k = (offset_lo[k] if lane == 0 else offset_hi[k]) if per_channel else offset_1
-                        v = nan_first(v, v + o_k)
+                        v = first_nan(v, v + o_k)
                     s_k = (scale_lo[k] if lane == 0 else scale_hi[k]) if per_channel else scale_1
-                    v = nan_first(v, v * s_k)
+                    v = first_nan(v, v * s_k)
                     packed |= np.uint32(to_bits(v)) << np.uint32(16 * lane)
                 ys[item] = packed
 
@@ -150,10 +159,9 @@ def _span(decode, lanes: int, units: int, bf16: bool, per_channel: bool, has_off
 
 def decoding(source: str, hw_f16: bool | None, permute: bool | None) -> tuple[bool, bool]:
     """The instruction paths a kernel for ``source`` uses, each the target's own where not forced: F16C
-    (``hw_f16``) and, for 8-bit float codes, vector table lookups (``permute``, which needs F16C; by
-    default for ``kernels.permute.LOOKUP_SOURCES``)."""
+    (``hw_f16``) and, for 8-bit float codes, vector table lookups (``permute``, which needs F16C)."""
     hw = target_has_f16c() if hw_f16 is None else hw_f16
-    lookups = (hw and source in LOOKUP_SOURCES and target_has_permute()) if permute is None else permute
+    lookups = (hw and target_has_permute()) if permute is None else permute
     if lookups and source in CODE_DECODERS and not hw:
         raise ValueError("permute: the table lookups widen binary16 by F16C; hw_f16=False excludes them")
     return hw, lookups and source in CODE_DECODERS
@@ -214,7 +222,7 @@ def streamed(span, units: int, burst: int):
 @functools.lru_cache(maxsize=None)
 def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, parallel: bool = True,
                  hw_f16: bool | None = None, streaming: bool = False, per_head: bool = False,
-                 permute: bool | None = None):
+                 permute: bool | None = None, nan_operands: bool = True):
     """The specialisation for one combination; compiled (or loaded from cache) on its first call.
 
     Call it as ``kernel(x2d, scale, offset, y2d, tiles)``: x2d the storage of the ``[dim0, dim1]`` view,
@@ -227,7 +235,9 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
 
     ``per_head`` (with ``per_channel`` False): scale/offset are float32 ``[1, N]`` and row ``r`` of the view
     uses element ``r % N`` for every column (docs/spec.md 8.3.3), handed to the per-tensor span as a ``[1, 1]``
-    slice: per head runs at per-tensor speed.
+    slice: per head runs at per-tensor speed. ``permute``: 8-bit float codes by table lookups (``decoding``).
+    ``nan_operands=False``: the caller has checked that scale and offset hold no NaN, so the first-NaN
+    select (``nan_first``) is left out (measured: a tenth of an 8-bit float kernel's DRAM speed).
     """
     if per_head and per_channel:
         raise ValueError("per_head: a scale runs along rows (per head) or columns (per channel), not both")
@@ -239,7 +249,7 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
     unit = src.unit.type
     hw, lookups = decoding(source, hw_f16, permute)
     span = dequant_span(source, bf16=bf16, per_channel=per_channel, has_offset=has_offset, hw_f16=hw,
-                        permute=lookups)
+                        permute=lookups, nan_operands=nan_operands)
     write = streamed(span, units, BURST_BYTES // unit_bytes)
 
     def fused(x, scale, offset, y, tiles):
@@ -278,4 +288,4 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
                 store_fence()  # the streamed lines reach memory before the caller reads y
 
     return generated_kernel(fused, (source, bf16, per_channel, has_offset, parallel, hw, streaming, per_head,
-                                    lookups), parallel=parallel)
+                                    lookups, nan_operands), parallel=parallel)

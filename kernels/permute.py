@@ -25,17 +25,11 @@ from numba.np.arrayobj import populate_array
 from .bits import target_has
 from .decoders import CODE_DECODERS
 
-__all__ = ["BLOCK", "LANES", "LOOKUP_SOURCES", "blocked_span", "code_table", "target_has_permute"]
+__all__ = ["BLOCK", "LANES", "blocked_span", "code_table", "target_has_permute"]
 
 LANES = 32            # codes per lookup: 16-bit lanes of a 512-bit register
 PAIR = 2 * LANES      # table entries one vpermi2w reaches (two registers)
 BLOCK = 1024          # codes looked up per pass: 2 KiB of binary16 on the stack, a multiple of LANES
-
-
-# The sources the kernels look up by default: HiFloat8, whose decoders take about three times the steps of
-# the FLOAT8 ones. FLOAT8's F16C decoders are a handful of steps in registers, and measured as fast as or
-# faster than a lookup, which stores and reloads the codes' binary16 (docs/kernels.md).
-LOOKUP_SOURCES = ("hifloat8",)
 
 
 def target_has_permute() -> bool:

@@ -170,14 +170,19 @@ class Launch:
         source = kernels.SOURCES[self.source]
         args = (x.reshape(dim0, -1).view(source.storage), scale, offset,
                 y_out.view(np.uint16).reshape(dim0, dim1).view(source.unit), self.plan.tile_table)
+        # Large calls check their scale and offset for NaN (a scan of at most y's last axis, against the
+        # work on all of y) and, without one, run the kernel without the first-NaN selects; small calls
+        # keep the selects rather than pay the scan.
+        nan_operands = not self.parallel or _holds_nan(scale) or (offset is not scale and _holds_nan(offset))
         with threads.launching(self.parallel or self.mode == "ub"):    # the staged kernel is always parallel
             if self.mode == "fused":
                 kernels.fused_kernel(*flags, parallel=self.parallel, streaming=self.streaming and not fresh_y,
-                                     per_head=per_head)(*args)
+                                     per_head=per_head, nan_operands=nan_operands)(*args)
             else:
                 layout, ub_bytes = _ub_layout(self.plan, self._staged_scale_bytes())
                 ub = np.empty((self.plan.block_dim, ub_bytes), np.uint8)
-                kernels.staged_kernel(*flags, per_head=per_head)(*args, self.plan.core_offsets, ub, layout)
+                kernels.staged_kernel(*flags, per_head=per_head, nan_operands=nan_operands)(
+                    *args, self.plan.core_offsets, ub, layout)
         if "y" in r:
             np.copyto(y, y_out)
 
@@ -187,6 +192,11 @@ class Launch:
         table = self.plan.tile_table
         along = {"columns": "ncols", "rows": "nrows"}.get(self.along)
         return 0 if along is None or not len(table) else 4 * int(table[along].max())
+
+
+def _holds_nan(values: np.ndarray) -> bool:
+    """Whether float32 ``values`` hold a NaN: their maximum is NaN exactly then (numpy propagates it)."""
+    return bool(np.isnan(values.max())) if values.size else False
 
 
 def _layout(call: CheckedCall, plan: tiling.TilePlan) -> tuple[int, dict[str, Region]]:

@@ -208,3 +208,46 @@ def test_every_nan_class_as_scale_and_offset(path):
                 bits = want.view(np.uint16)
                 nan = (bits & 0x7C00 == 0x7C00) & (bits & 0x03FF != 0)
                 assert (bits[nan] & 0x0200 != 0).all()
+
+
+# -- the per-call check that lets large calls leave the first-NaN selects out -----------------------------
+
+def spy_on_kernels(monkeypatch) -> list:
+    """Record the ``nan_operands`` each launch asks its kernel for."""
+    asked = []
+    for name, factory in (("fused_kernel", dequant.fused_kernel), ("staged_kernel", staged.staged_kernel)):
+        def spying(*args, factory=factory, **flags):
+            asked.append(flags["nan_operands"])
+            return factory(*args, **flags)
+        monkeypatch.setattr(kernels, name, spying)
+    return asked
+
+
+@pytest.mark.parametrize("mode", ["fused", "ub"])
+@pytest.mark.parametrize("source", SOURCES)
+def test_large_calls_leave_the_selects_out_only_without_nan_operands(source, mode, monkeypatch):
+    """A parallel launch scans scale and offset: NaN-free, its kernel has no first-NaN selects and gives the
+    same bits; a NaN anywhere in scale or offset (x's NaN codes are there throughout) puts them back."""
+    asked = spy_on_kernels(monkeypatch)
+    monkeypatch.setattr(launching, "_LAUNCHES", {})
+    monkeypatch.setattr(launching, "PARALLEL_MIN_ELEMENTS", 0)
+    platform = "Ascend950PR" if source in reference.FLOAT8_KINDS else "Ascend910B"
+    rng = np.random.default_rng(7)
+    x = x_of(source, (6, 64), rng)
+    finite = rng.standard_normal(64).astype(np.float32)
+    nan_at_5 = finite.copy()
+    nan_at_5[5] = NAN_BITS.view(np.float32)[3]
+    for scale, offset, want_selects in ((finite, finite[::-1].copy(), False), (nan_at_5, finite, True),
+                                        (finite, nan_at_5, True), (nan_at_5, nan_at_5[::-1].copy(), True)):
+        y = ascend_anti_quant(x, scale, offset, dst_type=27, platform=platform, mode=mode)
+        want = reference.anti_quant(x, scale, offset, dst_type=27)
+        np.testing.assert_array_equal(y.view(np.uint16), want.view(np.uint16))
+        assert asked[-1] is want_selects
+
+
+def test_small_calls_keep_the_selects(monkeypatch):
+    """A call run on the calling thread does not scan: its kernel keeps the selects."""
+    asked = spy_on_kernels(monkeypatch)
+    monkeypatch.setattr(launching, "_LAUNCHES", {})
+    ascend_anti_quant(np.ones((2, 64), np.int8), np.ones(64, np.float32), np.ones(64, np.float32))
+    assert asked == [True]
