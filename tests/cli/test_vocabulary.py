@@ -87,23 +87,6 @@ def test_a_command_error_stays_one_line(capsys):
 
 # -- bench --------------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def fake_suite(monkeypatch):
-    """``run_suite`` recording the preset it was given, logging, finishing each section, returning no results."""
-    from antiquant.bench import report, suite
-    seen = []
-
-    def run_suite(config, log, section_done):
-        seen.append(config.name)
-        for section in config.sections:
-            log(f"{section}: measuring")
-            section_done(section)
-        return {}
-    monkeypatch.setattr(suite, "run_suite", run_suite)
-    monkeypatch.setattr(report, "markdown", lambda results: "tables\n")
-    return seen
-
-
 @pytest.mark.parametrize("argv,preset", [([], "quick"), (["--quick"], "quick"), (["--full"], "full")])
 def test_bench_quick_is_accepted_and_is_the_default(fake_suite, capsys, argv, preset):
     code, out, err = run(capsys, "bench", *argv)
