@@ -66,9 +66,11 @@ def ascend_anti_quant(x, scale, offset=None, *, dst_type=1, sqrt_mode=False, out
     return run(x, scale, offset, dst_type, sqrt_mode, out, platform, strategy, mode, launch.new_output)
 
 
-def run(x, scale, offset, dst_type, sqrt_mode, out, platform, strategy, mode, allocate) -> np.ndarray:
+def run(x, scale, offset, dst_type, sqrt_mode, out, platform, strategy, mode, allocate,
+        dst_name: str = "dst_type") -> np.ndarray:
     """``ascend_anti_quant``, whose y (when ``out`` is None) comes from ``allocate(shape, dtype)``, which
-    returns it and whether its memory is fresh (``launch.new_output``'s contract); adapters pass their own."""
+    returns it and whether its memory is fresh (``launch.new_output``'s contract); adapters pass their own,
+    and the name their callers gave the destination dtype (``dst_name``: torch_npu's is dst_dtype)."""
     key = launch.signature(x, scale, offset, dst_type, sqrt_mode, out, platform, strategy, mode)
     known = launch.cached(key)
     if known is not None:
@@ -85,7 +87,7 @@ def run(x, scale, offset, dst_type, sqrt_mode, out, platform, strategy, mode, al
     dst = dst_type_code(dst_type)
     fresh = False
     if out is None:
-        shape, dtype = _check_before_allocating(xt, st, ot, dst, sqrt_mode, platform, strategy, mode)
+        shape, dtype = _check_before_allocating(xt, st, ot, dst, sqrt_mode, platform, strategy, mode, dst_name)
         y, fresh = allocate(shape, dtype)
         yt, y_name = AclTensor.from_numpy(y), "y"
     else:
@@ -99,14 +101,15 @@ def run(x, scale, offset, dst_type, sqrt_mode, out, platform, strategy, mode, al
     return yt.array
 
 
-def _check_before_allocating(xt, st, ot, dst, sqrt_mode, platform, strategy, mode) -> tuple[tuple, np.dtype]:
+def _check_before_allocating(xt, st, ot, dst, sqrt_mode, platform, strategy, mode,
+                             dst_name: str) -> tuple[tuple, np.dtype]:
     """y's shape and dtype, once the call has passed, in ``launch.prepare``'s order, every check that does
     not read y's memory, on a stand-in y: what is left (y writable and apart from the inputs) holds for a y
-    not allocated yet. Refusals name y (the result) and dst_type (its dtype): the caller passed no out."""
+    not allocated yet. Refusals name y (the result) and ``dst_name`` (its dtype): the caller passed no out."""
     profile, _ = launch.check_options(platform, strategy, mode)
     check_tensors_are_tensors(x=xt, scale=st, offset=ot)
     dtype = numpy_dtype_of(dst)
     y = stand_in("y", dtype, expected_y_shape(xt))
-    check_description(xt, st, ot, dst, sqrt_mode, y, profile, "y", dst_name="dst_type")
+    check_description(xt, st, ot, dst, sqrt_mode, y, profile, "y", dst_name=dst_name)
     check_layout(xt, y, "y")
     return y.shape, dtype

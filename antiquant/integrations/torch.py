@@ -144,14 +144,25 @@ def _compute(x, scale, offset=None, dst_dtype=None, src_dtype=None, platform="As
         return _as_numpy("y", made[0]), True
 
     api.run(_as_numpy("x", x), _as_numpy("scale", scale), None if offset is None else _as_numpy("offset", offset),
-            y_acl, False, None, platform, "cann", "fused", allocate)
+            _dst_type(y_acl, dst_dtype), False, None, platform, "cann", "fused", allocate, dst_name="dst_dtype")
     return made[0]
 
 
 def _fake(x, scale, offset=None, dst_dtype=None, src_dtype=None, platform="Ascend910B"):
     """y's shape and dtype without data (torch_npu's meta kernel), refusing a dst_dtype the operator refuses."""
     shape, y_acl = _checked(x, scale, offset, dst_dtype, src_dtype)
-    return x.new_empty(shape, dtype=_Y_DTYPE[dst_type_code(y_acl)])
+    return x.new_empty(shape, dtype=_Y_DTYPE[_dst_type(y_acl, dst_dtype)])
+
+
+def _dst_type(y_acl: int, dst_dtype) -> DataType:
+    """The operator's dst_type for the aclDataType op-plugin made of ``dst_dtype``; a code the operator
+    refuses is refused naming dst_dtype, the argument the caller passed."""
+    try:
+        return dst_type_code(y_acl)
+    except AclnnError as err:
+        given = next((t for t, code in SCALAR_TYPE.items() if code == dst_dtype), dst_dtype)  # the schema's int
+        raise AclnnError(err.status, f"dst_dtype: expected torch.float16 or torch.bfloat16 (the operator's dst_type "
+                                     f"FLOAT16 or BF16), got {given} (aclDataType {y_acl})") from None
 
 
 def _register() -> None:

@@ -106,7 +106,11 @@ def test_scale_that_requires_grad_is_read_not_copied():
     (lambda: npu_anti_quant(torch.ones(4, dtype=torch.int8), torch.ones(1),
                             offset=torch.ones(1, dtype=torch.bfloat16)), "offset: expected the same dtype"),
     (lambda: npu_anti_quant(torch.ones(4, dtype=torch.int8), torch.ones(1), dst_dtype=torch.float32),
-     "dst_type: expected 1 / 'float16'"),
+     r"dst_dtype: expected torch.float16 or torch.bfloat16 \(the operator's dst_type FLOAT16 or BF16\), got "
+     r"torch.float32 \(aclDataType 0\)"),
+    (lambda: npu_anti_quant(torch.ones(4, dtype=torch.int8), torch.ones(1), dst_dtype=torch.bfloat16,
+                            platform="Ascend310P"),
+     r"dst_dtype: expected dtype in \{FLOAT16\} on Ascend310P, got BF16"),
     (lambda: npu_anti_quant(None, torch.ones(1)), "x: expected a tensor"),
 ])
 def test_operator_refusals_name_the_argument(call, message):
