@@ -2,7 +2,9 @@
 
 int4 means the INT32 storage (eight int4 per word, low nibble first), the form LLM int4 weights take here.
 The 8-bit float sources and per-head scales are Ascend 950's (``ARCH35_CASES``): those cases run on
-``ARCH35_PLATFORM``. A per-head case's y is ``[rows, cols]`` with one scale per row (N = rows).
+``ARCH35_PLATFORM``. A per-head case's y is ``[rows, cols]`` with one scale per row (N = rows). Inputs hold
+no byte that is a NaN code of an 8-bit float format: real weights hold none, and torch decodes FLOAT8 NaN
+codes to other NaN bits than the reference (tests/kernels check NaN codes on every path, bit for bit).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import itertools
 import numpy as np
 
 from antiquant.core.dtypes import DST_TYPES, names_of, numpy_dtype_of
-from antiquant.core.reference import FLOAT8_KINDS, random_inputs, random_values
+from antiquant.core.reference import FLOAT8_KINDS, float8_values, hifloat8_values, random_inputs, random_values
 
 __all__ = ["Case", "ALL_CASES", "ARCH35_CASES", "FLOAT8_SOURCES", "Inputs", "make_inputs", "shape_for", "random_pool"]
 
@@ -102,9 +104,24 @@ class Inputs:
         return np.empty(self.y_shape, self.dst_dtype)
 
 
+def _nan_code_bytes() -> np.ndarray:
+    """bool[256]: the bytes that are a NaN code of HiFloat8, FLOAT8_E5M2 or FLOAT8_E4M3FN."""
+    codes = np.arange(256, dtype=np.uint8)
+    return np.logical_or.reduce([np.isnan(hifloat8_values(codes) if kind == "hifloat8" else
+                                          float8_values(codes, FLOAT8_KINDS[kind])) for kind in FLOAT8_KINDS])
+
+
+def without_nan_codes(values: np.ndarray) -> np.ndarray:
+    """``values`` (any 1-byte dtype) with every 8-bit float NaN code set to 0, in place."""
+    codes = values.view(np.uint8)
+    codes[_nan_code_bytes()[codes]] = 0
+    return values
+
+
 def random_pool(nbytes: int, seed: int = 0) -> np.ndarray:
-    """Random bytes (int8) to carve inputs from: every int8 value and every nibble appear."""
-    return random_values("int8", max(nbytes, 64), np.random.default_rng(seed))
+    """Random bytes (int8) to carve inputs from: every int8 value but the 8-bit floats' NaN codes, and every
+    nibble, appear."""
+    return without_nan_codes(random_values("int8", max(nbytes, 64), np.random.default_rng(seed)))
 
 
 def shape_for(case: Case, traffic_bytes: int, max_cols: int = 4096) -> tuple[int, int]:
@@ -122,4 +139,6 @@ def make_inputs(case: Case, rows: int, cols: int, pool: np.ndarray | None = None
     x, scale, offset = random_inputs((rows, cols), X_KIND[case.source], per_channel=case.per_channel,
                                      offset=case.offset, seed=seed, pool=pool,
                                      scale_shape=(rows,) if case.per_head else None)
+    if pool is None and case.source in FLOAT8_SOURCES:     # drawn afresh: a pool has none already
+        without_nan_codes(x)
     return Inputs(case, x, scale, offset, (rows, cols))
