@@ -90,3 +90,21 @@ def launch(request, monkeypatch):
     if request.param == "streaming":
         monkeypatch.setattr(launching, "STREAMING_MIN_BYTES", 0)
     return request.param
+
+
+@pytest.fixture
+def fake_suite(monkeypatch):
+    """The bench's ``run_suite`` replaced (CLI tests): records the preset it was given, logs and finishes
+    each section, returns no results."""
+    from antiquant.bench import report, suite
+    seen = []
+
+    def run_suite(config, log, section_done):
+        seen.append(config.name)
+        for section in config.sections:
+            log(f"{section}: measuring")
+            section_done(section)
+        return {}
+    monkeypatch.setattr(suite, "run_suite", run_suite)
+    monkeypatch.setattr(report, "markdown", lambda results: "tables\n")
+    return seen
