@@ -127,7 +127,7 @@ def f16_bits_sw(v):
     nonsign = _U(((bits >> _U(13)) & _U(0x7C00)) + (bits & _U(0x0FFF)))
     if shl1 > _U(0xFF000000):                                   # a NaN: |w| above infinity's bits
         nonsign = ((w >> _U(13)) & _U(0x7FFF)) | F16_QUIET       # exponent all ones, top 10 payload bits
-    return np.uint16(((w & _U(0x80000000)) >> _U(16)) | nonsign)
+    return np.uint16(((w & SIGN) >> _U(16)) | nonsign)
 
 
 def target_has(feature: str) -> bool:
