@@ -13,7 +13,7 @@ from numba import njit, types
 from numba.core import config
 from numba.extending import intrinsic
 
-__all__ = ["f32_bits", "bits_f32", "signed_nibble", "bf16_bits", "f16_bits_hw", "f16_bits_sw", "f16_f32_hw",
+__all__ = ["f32_bits", "bits_f32", "signed_nibble", "bf16_bits", "bf16_bits_quiet", "f16_bits_hw", "f16_bits_sw", "f16_f32_hw",
            "target_has", "target_has_f16c"]
 
 
@@ -104,6 +104,17 @@ def bf16_bits(v):
     else:
         rounded = _U(b + _U(0x7FFF) + ((b >> _U(16)) & _U(1)))
     return np.uint16(rounded >> _U(16))
+
+
+@njit(inline="always")
+def bf16_bits_quiet(v):
+    """``bf16_bits`` for a value whose NaNs, if any, are quiet NaNs with no payload below the quiet bit: the
+    decoders' NaNs, the CPU's generated ones (0xFFC00000 on x86, 0x7FC00000 on Arm) and what arithmetic
+    propagates from them, as in a call whose scale and offset hold no NaN. Rounding such a NaN carries
+    nothing into its top half, which is then ``BF16_QUIET_NAN`` with its sign already, so the NaN test and
+    its select go (a quarter of an int8 -> bf16 kernel's instructions)."""
+    b = f32_bits(v)
+    return np.uint16(_U(b + _U(0x7FFF) + ((b >> _U(16)) & _U(1))) >> _U(16))
 
 
 @njit(inline="always")

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 from numba import njit, prange
 
-from .bits import bf16_bits, f16_bits_hw, f16_bits_sw, f16_f32_hw, signed_nibble, target_has_f16c
+from .bits import bf16_bits, bf16_bits_quiet, f16_bits_hw, f16_bits_sw, f16_f32_hw, signed_nibble, target_has_f16c
 from .decoders import CODE_DECODERS, F16C_DECODERS
 from .jit import generated_kernel
 from .permute import blocked_span, target_has_permute
@@ -124,7 +124,8 @@ def _span(decode, lanes: int, units: int, bf16: bool, per_channel: bool, has_off
     """``dequant_span``'s span for storage elements of ``units`` items of ``lanes`` values, each value
     ``decode(word, i)``. The flags are closure constants: Numba drops the branches a case does not take
     before compiling it."""
-    to_bits = bf16_bits if bf16 else f16_bits_hw if hw_f16 else f16_bits_sw
+    # Without NaN operands every NaN a step sees is quiet and payload-free (``bf16_bits_quiet``)
+    to_bits = (bf16_bits if nan_operands else bf16_bits_quiet) if bf16 else f16_bits_hw if hw_f16 else f16_bits_sw
     first_nan = nan_first if nan_operands else plain_result
 
     @njit(inline="always")

@@ -18,7 +18,7 @@ from numba import njit
 from antiquant import ascend_anti_quant, kernels, reference
 from antiquant.core import launch as launching
 from antiquant.kernels import dequant, staged
-from antiquant.kernels.bits import bf16_bits, f16_bits_hw, f16_bits_sw, target_has_f16c
+from antiquant.kernels.bits import bf16_bits, bf16_bits_quiet, f16_bits_hw, f16_bits_sw, target_has_f16c
 
 QUIET = 0x00400000                                  # float32's quiet bit
 SIGN = 0x80000000
@@ -53,12 +53,13 @@ def values_of(dtype) -> np.ndarray:
 @njit
 def _convert(src, out, which):
     for i in range(src.size):
-        out[i] = bf16_bits(src[i]) if which == 0 else f16_bits_sw(src[i]) if which == 1 else f16_bits_hw(src[i])
+        out[i] = (bf16_bits(src[i]) if which == 0 else f16_bits_sw(src[i]) if which == 1 else
+                  f16_bits_hw(src[i]) if which == 2 else bf16_bits_quiet(src[i]))
 
 
 def converted(bits: np.ndarray, which: str) -> np.ndarray:
     out = np.empty(bits.size, np.uint16)
-    _convert(bits.view(np.float32), out, {"bf16": 0, "sw": 1, "hw": 2}[which])
+    _convert(bits.view(np.float32), out, {"bf16": 0, "sw": 1, "hw": 2, "bf16_quiet": 3}[which])
     return out
 
 
@@ -93,6 +94,15 @@ def test_bfloat16_gives_ml_dtypes_bits_for_every_nan():
     assert set(want.tolist()) == {0x7FC0, 0xFFC0}
 
 
+def test_bfloat16_without_the_nan_test_for_payload_free_quiet_nans():
+    """The quiet NaNs arithmetic makes and propagates (no payload below the quiet bit) round to ml_dtypes' bits
+    without the NaN test; one with a low payload would not, which is why only calls proven free of such NaNs
+    (no NaN in scale or offset) take ``bf16_bits_quiet``."""
+    quiet = np.uint32([0x7FC00000, 0xFFC00000])
+    np.testing.assert_array_equal(converted(quiet, "bf16_quiet"), [0x7FC0, 0xFFC0])
+    assert converted(np.uint32([0x7FFFFFFF]), "bf16_quiet")[0] != converted(np.uint32([0x7FFFFFFF]), "bf16")[0]
+
+
 NANS = st.builds(lambda sign, payload: sign | 0x7F800000 | payload, st.sampled_from([0, SIGN]),
                  st.integers(1, 0x007FFFFF))
 
@@ -107,8 +117,10 @@ def test_roundings_of_any_pattern(words):
     if target_has_f16c():
         np.testing.assert_array_equal(converted(bits, "hw"), numpy_f16(quieted))
     with np.errstate(invalid="ignore"):
-        np.testing.assert_array_equal(converted(bits, "bf16"),
-                                      bits.view(np.float32).astype(ml_dtypes.bfloat16).view(np.uint16))
+        want = bits.view(np.float32).astype(ml_dtypes.bfloat16).view(np.uint16)
+    np.testing.assert_array_equal(converted(bits, "bf16"), want)
+    number = ~np.isnan(bits.view(np.float32))
+    np.testing.assert_array_equal(converted(bits[number], "bf16_quiet"), want[number])
 
 
 # -- the rule for two NaN operands ------------------------------------------------------------------------
@@ -243,6 +255,25 @@ def test_large_calls_leave_the_selects_out_only_without_nan_operands(source, mod
         want = reference.anti_quant(x, scale, offset, dst_type=27)
         np.testing.assert_array_equal(y.view(np.uint16), want.view(np.uint16))
         assert asked[-1] is want_selects
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_nans_arithmetic_makes_without_nan_operands(source, monkeypatch):
+    """Infinite scale and offset (no NaN: the launch leaves the selects and bfloat16's NaN test out) make NaNs
+    of their own, inf - inf and inf * 0, beside x's NaN codes: the reference's bits, both destinations."""
+    asked = spy_on_kernels(monkeypatch)
+    monkeypatch.setattr(launching, "_LAUNCHES", {})
+    monkeypatch.setattr(launching, "PARALLEL_MIN_ELEMENTS", 0)
+    platform = "Ascend950PR" if source in reference.FLOAT8_KINDS else "Ascend910B"
+    specials = np.float32([np.inf, -np.inf, 0.0, -0.0, 1.5, -3.0, 3e38, 1e-40])
+    scale, offset = (np.tile(a, 64 // a.size) for a in pairs(specials, True))
+    x = x_of(source, (6, 64), np.random.default_rng(3))
+    for dst in (27, 1):
+        y = ascend_anti_quant(x, scale, offset, dst_type=dst, platform=platform)
+        want = reference.anti_quant(x, scale, offset, dst_type=dst)
+        np.testing.assert_array_equal(y.view(np.uint16), want.view(np.uint16))
+        assert asked[-1] is False
+    assert np.isnan(want[len(NAN_CODES.get(source, [])):].astype(np.float32)).any()   # made, not x's codes
 
 
 def test_small_calls_keep_the_selects(monkeypatch):
