@@ -4,7 +4,7 @@ Each ``*_bits(code)`` takes one code (any integer type; only its low byte is rea
 bit pattern as uint32; ``*_f32`` returns the float32 itself; both run on any CPU. ``*_f16c`` compose the
 code's binary16 bits instead (every value of the three formats is exact in binary16) and widen them with
 F16C, in half-width lanes and, for FLOAT8, fewer steps. All compose bits with integer operations and
-selects, no table and no loop, so a loop over a byte array vectorises (``kernels.permute`` looks codes up in
+selects, no table and no loop, so a loop over a byte array vectorises (``kernels.lookup`` looks codes up in
 a table instead, where the CPU can; docs/kernels.md, "8-bit float sources"). Every value is exact. NaN
 policy: a NaN code decodes to the quiet NaN 0x7FC00000 with the code's sign for FLOAT8 (as ml_dtypes), and
 HiFloat8's one NaN, 0x80, to +0x7FC00000 (as en_dtypes and MindSpore; AscendC's scalar routines give
@@ -117,6 +117,12 @@ def ocp_float8_ir(builder, code, fmt: Format, exp_bits: int, man_bits: int, ieee
     magnitude = builder.and_(b, k(0x7F))
     top = (1 << exp_bits) - 1
     nan_above = top << man_bits if ieee_top else (top << man_bits) | ((1 << man_bits) - 2)
+    if fmt is BINARY16 and fmt.man - man_bits == fmt.width - 8:
+        # E5M2 is binary16's top byte, sign and all: one shift, then the NaN codes' select (sign kept)
+        placed = builder.shl(b, k(fmt.width - 8))
+        nan = builder.icmp_unsigned(">", builder.and_(placed, k((1 << (fmt.width - 1)) - 1)), k(nan_above << 8))
+        quiet = builder.or_(builder.and_(placed, k(1 << (fmt.width - 1))), k(fmt.quiet_nan))
+        return builder.select(nan, quiet, placed), 2.0 ** (fmt.bias - bias)
     if fmt is BINARY16:
         bits, factor = builder.shl(magnitude, k(fmt.man - man_bits)), 2.0 ** (fmt.bias - bias)
     else:

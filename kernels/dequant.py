@@ -17,7 +17,7 @@ from numba import njit, prange
 from .bits import bf16_bits, bf16_bits_quiet, f16_bits_hw, f16_bits_sw, f16_f32_hw, signed_nibble, target_has_f16c
 from .decoders import CODE_DECODERS, F16C_DECODERS
 from .jit import generated_kernel
-from .permute import blocked_span, target_has_permute
+from .lookup import LOOKUPS, blocked_span, default_lookup
 from .vector import LINE, prefer_512bit_vectors, store_fence, stream_lines
 
 __all__ = ["SOURCES", "Source", "dequant_span", "fused_kernel"]
@@ -91,13 +91,13 @@ def decode_step(source: str, hw_f16: bool):
 
 @njit(inline="always")
 def widened(word, i):
-    """The value of binary16 bits (codes already looked up by ``kernels.permute``), widened by F16C."""
+    """The value of binary16 bits (codes already looked up by ``kernels.lookup``), widened by F16C."""
     return f16_f32_hw(word)
 
 
 @functools.lru_cache(maxsize=None)
 def dequant_span(source: str, *, bf16: bool, per_channel: bool, has_offset: bool, hw_f16: bool,
-                 permute: bool = False, nan_operands: bool = True):
+                 lookup: str = "none", nan_operands: bool = True):
     """The arithmetic of one case, as ``span(xs, ys, scale, offset, first, items)``.
 
     ``span`` computes ``y_c = round((x_c + offset) * scale)`` into ``ys[:items]`` (``lanes`` results per
@@ -107,12 +107,12 @@ def dequant_span(source: str, *, bf16: bool, per_channel: bool, has_offset: bool
     item ``first``; per-tensor ``[1, 1]``. One rounding per step, no fused multiply-add (fastmath is off),
     and of two NaN operands the first one's (``nan_first``); ``nan_operands=False`` leaves that test out, for
     calls whose scale and offset hold no NaN (then no step can have two NaN operands).
-    ``permute``: an 8-bit float source's codes are decoded by vector table lookups (``kernels.permute``,
-    needs AVX-512BW and F16C) before the arithmetic, instead of decoder by decoder inside it.
+    ``lookup`` ("vector" or "scalar", ``kernels.lookup``; both need F16C): an 8-bit float source's codes are
+    looked up in a table before the arithmetic, instead of decoded decoder by decoder inside it.
     """
-    if permute and source in CODE_DECODERS:
+    if lookup != "none" and source in CODE_DECODERS:
         on_halves = _span(widened, 1, 1, bf16, per_channel, has_offset, hw_f16, nan_operands)
-        return blocked_span(source, on_halves)
+        return blocked_span(source, on_halves, lookup == "vector")
     src = SOURCES[source]
     return _span(decode_step(source, hw_f16), src.lanes, src.group // src.lanes, bf16, per_channel, has_offset,
                  hw_f16, nan_operands)
@@ -158,14 +158,17 @@ def _span(decode, lanes: int, units: int, bf16: bool, per_channel: bool, has_off
     return span
 
 
-def decoding(source: str, hw_f16: bool | None, permute: bool | None) -> tuple[bool, bool]:
-    """The instruction paths a kernel for ``source`` uses, each the target's own where not forced: F16C
-    (``hw_f16``) and, for 8-bit float codes, vector table lookups (``permute``, which needs F16C)."""
+def decoding(source: str, hw_f16: bool | None, lookup: str | None) -> tuple[bool, str]:
+    """The instruction paths a kernel for ``source`` uses, each the target's own where None: F16C
+    (``hw_f16``) and, for 8-bit float codes, table lookups (``lookup``, one of ``kernels.lookup.LOOKUPS``;
+    they need F16C); "none" for other sources."""
     hw = target_has_f16c() if hw_f16 is None else hw_f16
-    lookups = (hw and target_has_permute()) if permute is None else permute
-    if lookups and source in CODE_DECODERS and not hw:
-        raise ValueError("permute: the table lookups widen binary16 by F16C; hw_f16=False excludes them")
-    return hw, lookups and source in CODE_DECODERS
+    chosen = default_lookup(source, hw) if lookup is None else lookup
+    if chosen not in LOOKUPS:
+        raise ValueError(f"lookup: expected one of {LOOKUPS} or None, got {lookup!r}")
+    if chosen != "none" and source in CODE_DECODERS and not hw:
+        raise ValueError("lookup: the table lookups widen binary16 by F16C; hw_f16=False excludes them")
+    return hw, chosen if source in CODE_DECODERS else "none"
 
 
 # The fused kernel walks BAND consecutive tiles together, CHUNK_BYTES of each row's output at a time: the
@@ -223,7 +226,7 @@ def streamed(span, units: int, burst: int):
 @functools.lru_cache(maxsize=None)
 def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, parallel: bool = True,
                  hw_f16: bool | None = None, streaming: bool = False, per_head: bool = False,
-                 permute: bool | None = None, nan_operands: bool = True):
+                 lookup: str | None = None, nan_operands: bool = True):
     """The specialisation for one combination; compiled (or loaded from cache) on its first call.
 
     Call it as ``kernel(x2d, scale, offset, y2d, tiles)``: x2d the storage of the ``[dim0, dim1]`` view,
@@ -236,7 +239,7 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
 
     ``per_head`` (with ``per_channel`` False): scale/offset are float32 ``[1, N]`` and row ``r`` of the view
     uses element ``r % N`` for every column (docs/spec.md 8.3.3), handed to the per-tensor span as a ``[1, 1]``
-    slice: per head runs at per-tensor speed. ``permute``: 8-bit float codes by table lookups (``decoding``).
+    slice: per head runs at per-tensor speed. ``lookup``: how 8-bit float codes are decoded (``decoding``).
     ``nan_operands=False``: the caller has checked that scale and offset hold no NaN, so the first-NaN
     select (``nan_first``) is left out (measured: up to 40% of a DRAM stream, docs/kernels.md).
     """
@@ -248,9 +251,9 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
     unit_bytes = src.unit.itemsize
     chunk = CHUNK_BYTES // unit_bytes
     unit = src.unit.type
-    hw, lookups = decoding(source, hw_f16, permute)
+    hw, how = decoding(source, hw_f16, lookup)
     span = dequant_span(source, bf16=bf16, per_channel=per_channel, has_offset=has_offset, hw_f16=hw,
-                        permute=lookups, nan_operands=nan_operands)
+                        lookup=how, nan_operands=nan_operands)
     write = streamed(span, units, BURST_BYTES // unit_bytes)
 
     def fused(x, scale, offset, y, tiles):
@@ -289,4 +292,4 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
                 store_fence()  # the streamed lines reach memory before the caller reads y
 
     return generated_kernel(fused, (source, bf16, per_channel, has_offset, parallel, hw, streaming, per_head,
-                                    lookups, nan_operands), parallel=parallel)
+                                    how, nan_operands), parallel=parallel)

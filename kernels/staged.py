@@ -44,7 +44,7 @@ def lane_floats(u, start, lanes, items):
 
 @functools.lru_cache(maxsize=None)
 def staged_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, hw_f16: bool | None = None,
-                  per_head: bool = False, permute: bool | None = None, nan_operands: bool = True):
+                  per_head: bool = False, lookup: str | None = None, nan_operands: bool = True):
     """The staged specialisation for one combination (``per_head`` as for ``fused_kernel``: row ``r`` of the
     view uses scale/offset element ``r % N`` of their ``[1, N]``, staged per tile into the layout's scale and
     offset regions, which must then hold a tile's rows as float32).
@@ -57,9 +57,9 @@ def staged_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, 
     src = SOURCES[source]
     group, lanes, storage, width = src.group, src.lanes, src.storage.type, src.storage.itemsize
     unit = src.unit.type
-    hw, lookups = decoding(source, hw_f16, permute)
+    hw, how = decoding(source, hw_f16, lookup)
     span = dequant_span(source, bf16=bf16, per_channel=per_channel, has_offset=has_offset, hw_f16=hw,
-                        permute=lookups, nan_operands=nan_operands)
+                        lookup=how, nan_operands=nan_operands)
     stage_offset = per_channel and has_offset
 
     def staged(x, scale, offset, y, tiles, core_offsets, ub, layout):
@@ -100,4 +100,4 @@ def staged_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, 
                 for r in range(nrows):                                      # MTE3: UB y slot -> y
                     y[row0 + r, y_first:y_first + items] = ys[r * items:(r + 1) * items]
 
-    return generated_kernel(staged, (source, bf16, per_channel, has_offset, hw, per_head, lookups, nan_operands))
+    return generated_kernel(staged, (source, bf16, per_channel, has_offset, hw, per_head, how, nan_operands))

@@ -15,7 +15,7 @@ from antiquant.core.dtypes import DataType
 from antiquant.core.reference import QUIET_NAN_BITS, float8_values, hifloat8_values
 from antiquant.kernels import decoders
 from antiquant.kernels.bits import target_has_f16c
-from antiquant.kernels.permute import code_table
+from antiquant.kernels.lookup import code_table
 
 CODES = np.arange(256, dtype=np.uint8)
 FORMATS = ("hifloat8", "float8_e5m2", "float8_e4m3fn")

@@ -12,7 +12,7 @@ from antiquant import kernels, tiling
 from antiquant.core import reference
 from antiquant.core.dtypes import DataType
 from antiquant.kernels.bits import target_has_f16c
-from antiquant.kernels.permute import BLOCK, LANES, target_has_permute
+from antiquant.kernels.lookup import BLOCK, LANES, target_has_vector_lookup
 from antiquant.kernels.staged import UbLayout
 
 FORMATS = {"hifloat8": reference.hifloat8_values,
@@ -58,9 +58,10 @@ def run(source, bf16, along, has_offset, x, scale, offset, mode, tile_cols=64, *
     return y
 
 
-# How codes are decoded: portable decoders, F16C decoders, vector table lookups; each this CPU can run.
-PATHS = [{"hw_f16": False}] + ([{"hw_f16": True, "permute": False}] if target_has_f16c() else []) + (
-    [{"hw_f16": True, "permute": True}] if target_has_permute() else [])
+# How codes are decoded: portable decoders, F16C decoders, scalar and vector table lookups; each this CPU can run.
+PATHS = [{"hw_f16": False}] + ([{"hw_f16": True, "lookup": how} for how in ("none", "scalar")]
+                               if target_has_f16c() else []) + (
+    [{"hw_f16": True, "lookup": "vector"}] if target_has_vector_lookup() else [])
 
 
 # Every format to both destinations through the fused kernel; each scale layout and the staged kernel on a
@@ -92,15 +93,19 @@ def test_every_code_of_every_format(source, bf16, along, has_offset, mode):
         np.testing.assert_array_equal(got, want, err_msg=f"{source} {flags}")
 
 
-@pytest.mark.skipif(not target_has_permute(), reason="this CPU has no AVX-512BW: no table lookups to check")
+LOOKUP_KINDS = ["scalar"] + (["vector"] if target_has_vector_lookup() else [])
+
+
+@pytest.mark.skipif(not target_has_f16c(), reason="this CPU has no F16C: no table lookups to check")
 @pytest.mark.parametrize("width", [LANES - 1, LANES + 5, BLOCK, BLOCK + LANES + 3, 2 * BLOCK + 7])
 @pytest.mark.parametrize("mode", ["fused", "staged"])
-def test_table_lookups_cover_whole_blocks_and_tails(width, mode):
+@pytest.mark.parametrize("how", LOOKUP_KINDS)
+def test_table_lookups_cover_whole_blocks_and_tails(width, mode, how):
     """Rows one tile wide: spans of whole lookups, a tail shorter than a lookup, more than one block."""
     x = np.stack([np.roll(np.resize(CODES, width), 11 * r) for r in range(7)])
     scale = np.float32([1.5])
     want = expected(FORMATS["hifloat8"](x), scale[0], None, True)
-    got = run("hifloat8", True, "none", False, x, scale, None, mode, tile_cols=width, permute=True)
+    got = run("hifloat8", True, "none", False, x, scale, None, mode, tile_cols=width, lookup=how)
     np.testing.assert_array_equal(got, want)
 
 
@@ -132,3 +137,20 @@ def test_per_head_rows_take_their_heads_values(heads, dim, mode):
 def test_per_head_and_per_channel_together_refused():
     with pytest.raises(ValueError, match="per_head"):
         kernels.fused_kernel("int8", True, True, False, per_head=True)
+
+
+def test_each_target_decodes_by_its_fastest_path(monkeypatch):
+    """Vector lookups for every 8-bit float where AVX-512BW is; else HiF8 by scalar lookups, FLOAT8 by its
+    decoders; without F16C, and for integer x, decoders only; a forced path is checked."""
+    from antiquant.kernels import lookup
+    from antiquant.kernels.dequant import decoding
+    for vector in (True, False):
+        monkeypatch.setattr(lookup, "target_has_vector_lookup", lambda vector=vector: vector)
+        want = ["vector"] * 3 if vector else [{"hifloat8": "scalar"}.get(s, "none") for s in FORMATS]
+        assert [decoding(s, True, None)[1] for s in FORMATS] == want
+        assert decoding("hifloat8", False, None) == (False, "none")
+        assert decoding("int8", True, "scalar") == (True, "none")
+    with pytest.raises(ValueError, match="lookup: expected one of"):
+        decoding("hifloat8", True, "gather")
+    with pytest.raises(ValueError, match="F16C"):
+        decoding("hifloat8", False, "scalar")
