@@ -53,7 +53,9 @@ class Region:
     nbytes: int
 
     def view(self, workspace: np.ndarray, dtype, shape) -> np.ndarray:
-        return workspace[self.start:self.start + self.nbytes].view(dtype).reshape(shape)
+        """The region as a C-contiguous ``shape`` of ``dtype`` (``nbytes`` of them): one constructor call,
+        half the cost of slicing, viewing and reshaping the workspace."""
+        return np.ndarray(shape, dtype, workspace, self.start)
 
 
 def _source_name(call: CheckedCall) -> str:
@@ -86,7 +88,9 @@ def _prepared(array: np.ndarray, region: Region | None, workspace, square: bool,
     if region is None:   # a 1-D one by indexing: a third of a reshape's cost
         return array[None] if array.ndim == 1 else array.reshape(1, -1)
     values = region.view(workspace, np.float32, (lanes, array.size // lanes))
-    flat = np.ascontiguousarray(array, np.float32).reshape(-1)    # a multi-dimensional scale too
+    flat = np.ascontiguousarray(array, np.float32)
+    if flat.ndim != 1:      # a multi-dimensional scale (a reshape costs a 1-D one 0.7 us)
+        flat = flat.reshape(-1)
     kernels.split_lanes(flat, values, square)  # Numba: inf/NaN raise nothing
     return values
 
