@@ -170,7 +170,7 @@ def test_threads_sharing_a_new_launch_all_get_exact_results(prepared):
     """The launch's serial kernel is looked up on its first run, which every thread may be making."""
     rng = np.random.default_rng(5)
     x, scale, offset = rng.integers(-128, 128, (2, COLS), dtype=np.int8), values(rng, COLS), values(rng, COLS)
-    ascend_anti_quant(x, scale, offset, dst_type=27)            # the launch, cached before its first run ends
+    ascend_anti_quant(x, scale, offset, dst_type=27)            # makes and caches the launch
     launch = prepared[0]
     launch.__dict__.pop("_serial_kernel", None)                 # its kernel not looked up yet
     inputs = [rng.integers(-128, 128, x.shape, dtype=np.int8) for _ in range(THREADS)]
