@@ -79,7 +79,7 @@ def run(x, scale, offset, dst_type, sqrt_mode, out, platform, strategy, mode, al
             y, fresh = allocate(y_shape, y_dtype)
         else:
             y, fresh = check_apart(out, x, scale, offset, "out"), False
-        bound.run(x, scale, offset, y, launch.thread_workspace(bound.workspace_size), fresh)
+        bound.run(x, scale, offset, y, launch.thread_workspace(bound.scratch_size), fresh)
         return y
     xt = _tensor("x", x)
     st = _tensor("scale", scale)
@@ -95,7 +95,7 @@ def run(x, scale, offset, dst_type, sqrt_mode, out, platform, strategy, mode, al
     call, bound = launch.prepare(xt, st, ot, dst, sqrt_mode, yt, platform=platform, strategy=strategy, mode=mode,
                                  y_name=y_name)
     bound.run(xt.array, st.array, None if ot is None else ot.array, yt.array,
-              launch.thread_workspace(bound.workspace_size), fresh)
+              launch.thread_workspace(bound.scratch_size), fresh)
     if key is not None:
         launch.remember(key, (bound, yt.shape, yt.array.dtype))
     return yt.array
