@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from antiquant.extras import install_hint
 
-from .report import COPY, find
+from .report import COPY, STREAMING_COPY, find
 
 __all__ = ["write_plot"]
 
@@ -64,10 +64,12 @@ def _dram(ax, results):
     for i, t in enumerate(counts):
         values = [(find(ours, case=c, threads=t) or {}).get("gbps", 0) for c in cases]
         ax.barh([k + i * height for k in range(len(cases))], values, height, label=f"antiquant, {t} thr")
-        ceiling = find(results["ceiling"], impl=COPY, threads=t)
-        if ceiling:
-            ax.axvline(ceiling["gbps"], color=f"C{i}", linestyle="--", linewidth=1,
-                       label=f"copy, {t} thr ({ceiling['gbps']:.1f})")
+        for impl, style, name in ((STREAMING_COPY, "--", "ceiling: streaming-store copy"),
+                                  (COPY, ":", "plain-store copy")):
+            copy = find(results["ceiling"], impl=impl, threads=t)
+            if copy:
+                ax.axvline(copy["gbps"], color=f"C{i}", linestyle=style, linewidth=1,
+                           label=f"{name}, {t} thr ({copy['gbps']:.1f})")
     widest = max([r["gbps"] for r in ours] + [c["gbps"] for c in results["ceiling"]] + [1])
     ax.set_xlim(0, widest * 1.45)  # room on the right for the legend
     ax.set_yticks([k + height * (len(counts) - 1) / 2 for k in range(len(cases))], cases, fontsize=6)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
+import itertools
 import json
 import os
 import subprocess
@@ -54,7 +55,7 @@ class Config:
     rounds: int = 7                                # interleaved rounds (copy, then every case) per thread count
     dram_peer_cases: tuple[Case, ...] = HEAVY + ARCH35_HEAVY
     llm_shapes: tuple[tuple[int, int, str], ...] = LLM_SHAPES
-    row_cols: int = 16384
+    row_cols: tuple[int, ...] = (4096, 16384)      # one-row calls: the small-call targets' widths
     sweep_bytes: tuple[int, ...] = tuple(KiB * 4**k for k in range(11))  # 1 KiB .. 1 GiB of traffic
     sweep_peer_max_bytes: int = GiB
     fresh_cases: tuple[Case, ...] = BF16_HEAVY
@@ -93,7 +94,7 @@ def preset(name: str, thread_counts: tuple[int, ...] | None = None) -> Config:
     if name == "tiny":
         return Config("tiny", counts, stream_bytes=3 * MB, stream_cols=1024, rounds=2,
                       dram_peer_cases=BF16_HEAVY + ARCH35_HEAVY[-1:], llm_shapes=((64, 256, "int8"), (64, 256, "int4")),
-                      row_cols=512, sweep_bytes=(KiB, 64 * KiB), sweep_peer_max_bytes=64 * KiB,
+                      row_cols=(512,), sweep_bytes=(KiB, 64 * KiB), sweep_peer_max_bytes=64 * KiB,
                       fresh_cases=BF16_HEAVY[:1], min_time=0.0, max_time=0.05)
     raise ValueError(f"preset: expected 'full', 'quick' or 'tiny', got {name!r}")
 
@@ -212,8 +213,8 @@ class Run:
 
     # -- sections -----------------------------------------------------------------------------------------
     def dram(self) -> list[dict]:
-        """Every case on a DRAM-sized stream, interleaved round by round with the copy ceiling (and the same
-        copy with streaming stores, reported beside it)."""
+        """Every case on a DRAM-sized stream, interleaved round by round with the ceiling, the copy with
+        streaming stores (``pct_ceiling`` is of it), and the same copy with plain stores, reported beside it."""
         cfg = self.config
         shapes = {c: (_rows_for(c, cfg.stream_bytes, cfg.stream_cols), cfg.stream_cols) for c in DRAM_CASES}
         x_bytes = max(int(r * n * X_BYTES[c.source]) for c, (r, n) in shapes.items())
@@ -245,7 +246,7 @@ class Run:
                 self.ceiling.append({"impl": name, "threads": t, "traffic_bytes": copy_traffic,
                                      **timings.pop(name).fields(copy_traffic)})
                 self.log(f"  {name} ({t} threads): {self.ceiling[-1]['gbps']:.2f} GB/s")
-            ceiling = find(self.ceiling, impl=COPY, threads=t)
+            ceiling = find(self.ceiling, impl=STREAMING_COPY, threads=t)
             for case, timing in timings.items():
                 traffic = inputs_of[case].traffic
                 record = {**case.fields(), "impl": self.ours.name, "variant": "out", "threads": t,
@@ -254,8 +255,8 @@ class Run:
                 record["pct_ceiling"] = 100 * record["gbps"] / ceiling["gbps"]
                 records.append(record)
                 self.log(f"  {case.label} ({t} threads): {record['gbps']:.2f} GB/s, "
-                         f"{record['pct_ceiling']:.0f}% of the copy")
-        top_ceiling = find(self.ceiling, impl=COPY, threads=self.top)["gbps"]
+                         f"{record['pct_ceiling']:.0f}% of the streaming-store copy")
+        top_ceiling = find(self.ceiling, impl=STREAMING_COPY, threads=self.top)["gbps"]
         with threads(self.top):
             for case in cfg.dram_peer_cases:
                 inputs = inputs_of[case]
@@ -304,12 +305,11 @@ class Run:
         records = []
         for t in cfg.threads:
             with threads(t):
-                for case in BF16_HEAVY:
-                    records += self._row(case, t, limits)
+                for case, cols in itertools.product(BF16_HEAVY, cfg.row_cols):
+                    records += self._row(case, cols, t, limits)
         return records
 
-    def _row(self, case: Case, t: int, limits: dict) -> list[dict]:
-        cols = self.config.row_cols
+    def _row(self, case: Case, cols: int, t: int, limits: dict) -> list[dict]:
         inputs = make_inputs(case, 1, cols, seed=7)
         where = {**case.fields(), "shape": [1, cols], "threads": t}
         self.log(f"row: 1x{cols} {case.label}, {t} threads")
