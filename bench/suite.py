@@ -23,6 +23,7 @@ import numpy as np
 
 from .cases import ALL_CASES, ARCH35_CASES, X_BYTES, Case, Inputs, make_inputs, random_pool, shape_for
 from .ceiling import copy_buffers, streaming_widen_copy, widen_copy
+from .fresh import LAUNCH as FRESH_LAUNCH
 from .machine import OtherLoad, describe, l3_bytes, versions
 from .peers import PEERS, Antiquant, Impl, mismatch
 from .report import COPY, STREAMING_COPY, find
@@ -420,11 +421,12 @@ def _two_phase_calls(inputs: Inputs) -> dict:
 
 
 def _fresh_process(case: Case, cache_dir: str) -> dict:
-    """Run ``python -m antiquant.bench.fresh`` with the given Numba cache directory; its JSON plus the process time."""
+    """Run ``antiquant.bench.fresh`` (``FRESH_LAUNCH``) with the given Numba cache directory; its JSON plus the
+    process time."""
     root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir,
            "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-    args = [sys.executable, "-m", "antiquant.bench.fresh", case.source, case.dst, str(int(case.per_channel)),
+    args = [sys.executable, "-c", FRESH_LAUNCH, case.source, case.dst, str(int(case.per_channel)),
             str(int(case.offset))]
     start = time.perf_counter()
     proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=root, timeout=900)

@@ -89,7 +89,8 @@ def test_peers_are_checked_and_timed_in_llm_row_and_sweep(tiny):
 def test_fresh_process_reports_cold_and_warm_apart(tiny):
     assert [r["cache"] for r in tiny["fresh"]] == ["cold", "warm"]
     for r in tiny["fresh"]:
-        assert r["import_s"] > 0 and r["first_call_s"] > 0 and r["second_call_s"] > 0
+        # importing antiquant (numpy, Numba, the kernels' IR) is timed, not taken before the clock starts
+        assert r["import_s"] > 0.05 and r["first_call_s"] > 0 and r["second_call_s"] > 0
         assert r["process_s"] > r["import_s"]
 
 
