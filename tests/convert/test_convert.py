@@ -12,13 +12,13 @@ pytest.importorskip("safetensors")
 
 from safetensors import safe_open  # noqa: E402
 
-import msmodelslim  # noqa: E402
+import synthetic_msmodelslim as msmodelslim  # noqa: E402
 from antiquant.convert import msmodelslim as convert  # noqa: E402
 from antiquant.cli import main  # noqa: E402
 from antiquant.convert.safetensors_writer import SafetensorsWriter  # noqa: E402
 from antiquant.extras import install_hint  # noqa: E402
 from conftest import assert_same_bits  # noqa: E402
-from msmodelslim import DOWN, FLOATS, K, Q, UP, expected  # noqa: E402
+from synthetic_msmodelslim import DOWN, FLOATS, K, Q, UP, expected  # noqa: E402
 
 QUANTIZED = (Q, K, DOWN, UP)
 

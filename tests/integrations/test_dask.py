@@ -75,7 +75,7 @@ def test_on_a_process_cluster(cluster):
 
 def test_convert_spreads_shards_over_the_cluster(cluster, tmp_path, capsys):
     pytest.importorskip("safetensors")
-    import msmodelslim
+    import synthetic_msmodelslim as msmodelslim
     from antiquant.cli import main
 
     src = tmp_path / "in"
