@@ -13,8 +13,8 @@ from numba import njit, types
 from numba.core import config
 from numba.extending import intrinsic
 
-__all__ = ["f32_bits", "bits_f32", "signed_nibble", "bf16_bits", "bf16_bits_quiet", "f16_bits_hw", "f16_bits_sw", "f16_f32_hw",
-           "target_has", "target_has_f16c"]
+__all__ = ["f32_bits", "bits_f32", "signed_nibble", "bf16_bits", "bf16_bits_quiet", "f16_bits_hw", "f16_bits_sw",
+           "f16_f32_hw", "target_has", "target_has_f16c"]
 
 
 @intrinsic

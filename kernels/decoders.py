@@ -117,10 +117,11 @@ def ocp_float8_ir(builder, code, fmt: Format, exp_bits: int, man_bits: int, ieee
     magnitude = builder.and_(b, k(0x7F))
     top = (1 << exp_bits) - 1
     nan_above = top << man_bits if ieee_top else (top << man_bits) | ((1 << man_bits) - 2)
-    if fmt is BINARY16 and fmt.man - man_bits == fmt.width - 8:
+    top_byte = fmt.width - 8
+    if fmt is BINARY16 and fmt.man - man_bits == top_byte:
         # E5M2 is binary16's top byte, sign and all: one shift, then the NaN codes' select (sign kept)
-        placed = builder.shl(b, k(fmt.width - 8))
-        nan = builder.icmp_unsigned(">", builder.and_(placed, k((1 << (fmt.width - 1)) - 1)), k(nan_above << 8))
+        placed = builder.shl(b, k(top_byte))
+        nan = builder.icmp_unsigned(">", builder.and_(placed, k((1 << (fmt.width - 1)) - 1)), k(nan_above << top_byte))
         quiet = builder.or_(builder.and_(placed, k(1 << (fmt.width - 1))), k(fmt.quiet_nan))
         return builder.select(nan, quiet, placed), 2.0 ** (fmt.bias - bias)
     if fmt is BINARY16:
@@ -137,7 +138,7 @@ def ocp_float8_ir(builder, code, fmt: Format, exp_bits: int, man_bits: int, ieee
     # NaN codes get the quiet NaN as bits, not a select on a float later: LLVM sinks such a select into the
     # arithmetic that follows and computes the whole span twice (measured: half the speed of int8 -> bf16)
     bits = builder.select(builder.icmp_unsigned(">", magnitude, k(nan_above)), k(fmt.quiet_nan), bits)
-    return builder.or_(builder.shl(builder.and_(b, k(0x80)), k(fmt.width - 8)), bits), factor
+    return builder.or_(builder.shl(builder.and_(b, k(0x80)), k(top_byte)), bits), factor
 
 
 def _decoder(compose, fmt: Format, *params):
