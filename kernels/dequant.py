@@ -107,12 +107,12 @@ def dequant_span(source: str, *, bf16: bool, per_channel: bool, has_offset: bool
     item ``first``; per-tensor ``[1, 1]``. One rounding per step, no fused multiply-add (fastmath is off),
     and of two NaN operands the first one's (``nan_first``); ``nan_operands=False`` leaves that test out, for
     calls whose scale and offset hold no NaN (then no step can have two NaN operands).
-    ``lookup`` ("vector" or "scalar", ``kernels.lookup``; both need F16C): an 8-bit float source's codes are
+    ``lookup`` ("vector", "shuffle" or "scalar", ``kernels.lookup``; all need F16C): an 8-bit float source's codes are
     looked up in a table before the arithmetic, instead of decoded decoder by decoder inside it.
     """
     if lookup != "none" and source in CODE_DECODERS:
         on_halves = _span(widened, 1, 1, bf16, per_channel, has_offset, hw_f16, nan_operands)
-        return blocked_span(source, on_halves, lookup == "vector")
+        return blocked_span(source, on_halves, lookup)
     src = SOURCES[source]
     return _span(decode_step(source, hw_f16), src.lanes, src.group // src.lanes, bf16, per_channel, has_offset,
                  hw_f16, nan_operands)

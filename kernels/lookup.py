@@ -1,13 +1,15 @@
-"""8-bit float codes decoded by table lookups: 32 codes per AVX-512BW ``vpermi2w`` step, or one by one.
+"""8-bit float codes decoded by table lookups: 32 codes per AVX-512BW ``vpermi2w`` step ("vector"), per
+AVX2 ``vpshufb`` step ("shuffle"), or one by one ("scalar").
 
 A code's value is one of 256, each exact in binary16. The 256 binary16 bit patterns fill eight 512-bit
 registers; ``vpermi2w`` picks 32 of them from a register pair by the codes' low 6 bits and two selects on
-bits 6 and 7 choose among the four pairs: about a dozen instructions for 32 codes, against about 35 per 16
-for HiFloat8's bit-composing decoders in ``kernels.decoders`` (which LLVM vectorises but cannot turn into a
-lookup). Without AVX-512BW a scalar loop looks codes up one at a time, at about one a cycle: slower than
-the FLOAT8 decoders, twice as fast as HiFloat8's on AVX2, where 16-bit lanes have no variable shift
-(``default_lookup``). Both widen binary16 by F16C; ``kernels.dequant`` uses the decoders elsewhere, with
-the same bits.
+bits 6 and 7 choose among the four pairs: about a dozen instructions for 32 codes, against about 95 per 16
+for HiFloat8's bit-composing decoder in ``kernels.decoders`` on AVX2 (which LLVM vectorises, but 16-bit
+lanes have no variable shift there and it emulates three). AVX2's ``vpshufb`` looks 32 bytes up in
+16-byte tables: ``shuffle_lookup`` composes a code's two bytes of binary16 from eight such lookups per byte
+(about 45 instructions for 32 codes). A scalar loop looks codes up one at a time, at about one a cycle.
+``default_lookup`` picks by measurement. All widen binary16 by F16C; ``kernels.dequant`` uses the decoders
+elsewhere, with the same bits.
 
 ``blocked_span`` runs a span over binary16 bits (which it widens by F16C) on codes: it looks up ``BLOCK``
 codes at a time into a buffer on the stack (in L1 while the span reads it back) and hands that to the span.
@@ -27,14 +29,16 @@ from numba.np.arrayobj import populate_array
 from .bits import target_has
 from .decoders import CODE_DECODERS
 
-__all__ = ["BLOCK", "LANES", "LOOKUPS", "blocked_span", "code_table", "default_lookup", "target_has_vector_lookup"]
+__all__ = ["BLOCK", "LANES", "LOOKUPS", "blocked_span", "code_table", "default_lookup",
+           "target_has_shuffle_lookup", "target_has_vector_lookup"]
 
 LANES = 32            # codes per lookup: 16-bit lanes of a 512-bit register
 PAIR = 2 * LANES      # table entries one vpermi2w reaches (two registers)
 BLOCK = 1024          # codes looked up per pass: 2 KiB of binary16 on the stack, a multiple of LANES
 
 
-LOOKUPS = ("vector", "scalar", "none")   # how a kernel decodes 8-bit float codes: by table, or "none" (decoders)
+# How a kernel decodes 8-bit float codes: by one of the table lookups, or "none" (kernels.decoders)
+LOOKUPS = ("vector", "shuffle", "scalar", "none")
 
 
 def target_has_vector_lookup() -> bool:
@@ -42,15 +46,25 @@ def target_has_vector_lookup() -> bool:
     return target_has("avx512bw") and target_has("f16c")
 
 
+def target_has_shuffle_lookup() -> bool:
+    """Whether the target has what the shuffle lookup needs: AVX2 (256-bit vpshufb) and F16C."""
+    return target_has("avx2") and target_has("f16c")
+
+
 def default_lookup(source: str, hw_f16: bool) -> str:
     """How a kernel for ``source`` decodes codes on this target (``LOOKUPS``): by vector lookup where it can;
-    else HiFloat8 by scalar lookup (measured on AVX2, Zen 1: 2.1-2.3x its F16C decoder, which LLVM spends
-    on emulating 16-bit variable shifts), FLOAT8 by its decoder (1.1-1.8x the scalar lookup); without F16C
-    always by the decoders."""
+    else by shuffle lookup where it beats the decoder (AVX2, Zen 2, DRAM streams: HiFloat8 2.4-3.5x its F16C
+    decoder and 1.6-1.7x the scalar lookup; E4M3FN 1.0-1.25x its decoder; E5M2's decoder, one shift, is
+    1.0-1.15x the shuffle lookup); without AVX2, HiFloat8 by scalar lookup (Zen 1: 2.1-2.3x its decoder);
+    without F16C always by the decoders."""
     if not hw_f16:
         return "none"
     if target_has_vector_lookup():
         return "vector"
+    if source == "float8_e5m2":
+        return "none"
+    if target_has_shuffle_lookup():
+        return "shuffle"
     return "scalar" if source == "hifloat8" else "none"
 
 
@@ -72,8 +86,9 @@ def code_table(source: str) -> np.ndarray:
     return bits
 
 
-def _lookup(source: str):
-    """``lookup(codes, start, out)``: ``out[:LANES]`` = the binary16 bits of ``codes[start:start + LANES]``."""
+def _vector_lookup(source: str):
+    """``lookup(codes, start, out)``: ``out[:LANES]`` = the binary16 bits of ``codes[start:start + LANES]``,
+    by AVX-512BW ``vpermi2w``."""
     table = code_table(source)
 
     @intrinsic
@@ -107,6 +122,84 @@ def _lookup(source: str):
     return lookup
 
 
+# A vpshufb table: 16 bytes, indexed by an index byte's low 4 bits; an index with bit 7 set reads 0
+NIBBLE = 16
+PLANES = 2            # bytes of a binary16 value, looked up apart: low byte, then high byte
+SIGN = 0x80           # a code's sign bit, which is its binary16 value's (bit 15) but for ``sign_exceptions``
+
+
+def sign_exceptions(table: np.ndarray) -> dict:
+    """The codes whose binary16 bits are not their magnitude's with the code's sign bit as bit 15 (HiFloat8's
+    NaN 0x80, whose magnitude is zero), each with its bits: ``shuffle_lookup`` looks up the 128 magnitudes
+    and sets these apart."""
+    signed = table[:SIGN] | np.uint16(0x8000)
+    return {SIGN + int(c): int(table[SIGN + c]) for c in np.flatnonzero(table[SIGN:] != signed)}
+
+
+def nibble_tables(table: np.ndarray) -> list:
+    """For each plane, the 8 vpshufb tables ``U_k`` (k = 0..7, None where all zero) whose XOR over k >= j is
+    that plane of ``table[16 j : 16 j + 16]``: with index ``p + 0x70 - 16 k`` (p < 0x80) a lookup in U_k reads
+    p's low nibble for every k >= p >> 4 and 0 (bit 7 set) for the others, so the XOR of all 8 lookups is
+    the byte of p's entry. One add and one vpshufb per table; no compare or select."""
+    planes = []
+    for plane in range(PLANES):
+        rows = ((table[:SIGN] >> np.uint16(8 * plane)) & np.uint16(0xFF)).astype(np.uint8).reshape(-1, NIBBLE)
+        u = [rows[k] ^ rows[k + 1] if k + 1 < len(rows) else rows[k] for k in range(len(rows))]
+        planes.append([t if t.any() else None for t in u])
+    return planes
+
+
+def _shuffle_lookup(source: str):
+    """``lookup(codes, start, out)`` as ``_vector_lookup``'s, by AVX2 ``vpshufb`` (``nibble_tables``)."""
+    table = code_table(source)
+    planes, exceptions = nibble_tables(table), sign_exceptions(table)
+    classes = SIGN // NIBBLE
+
+    @intrinsic
+    def lookup(typingctx, codes, start, out):
+        if not (isinstance(codes, types.Array) and isinstance(out, types.Array) and out.dtype == types.uint16):
+            return None
+
+        def codegen(context, builder, signature, args):
+            i8 = ir.IntType(8)
+            octets = ir.VectorType(i8, LANES)
+
+            def splat(v):
+                return ir.Constant(octets, [v] * LANES)
+
+            def in_both_halves(t):      # vpshufb looks up within each 128-bit half: the table in both
+                return ir.Constant(octets, [int(v) for v in t] * (LANES // NIBBLE))
+
+            c = context.make_array(signature.args[0])(context, builder, args[0])
+            o = context.make_array(signature.args[2])(context, builder, args[2])
+            code = builder.load(builder.bitcast(builder.gep(c.data, [args[1]]), octets.as_pointer()), align=1)
+            shuffle = cgutils.get_or_insert_function(builder.module, ir.FunctionType(octets, [octets] * 2),
+                                                     "llvm.x86.avx2.pshuf.b")
+            magnitude = builder.and_(code, splat(SIGN - 1))
+            bytes_ = [splat(0), splat(0)]
+            for k in range(classes):
+                index = builder.add(magnitude, splat(SIGN - NIBBLE - NIBBLE * k))
+                for plane in range(PLANES):
+                    if planes[plane][k] is not None:
+                        looked = builder.call(shuffle, [in_both_halves(planes[plane][k]), index])
+                        bytes_[plane] = builder.xor(bytes_[plane], looked)
+            low, high = bytes_[0], builder.or_(bytes_[1], builder.and_(code, splat(SIGN)))
+            for code_value, bits in exceptions.items():
+                hit = builder.icmp_unsigned("==", code, splat(code_value))
+                low = builder.select(hit, splat(bits & 0xFF), low)
+                high = builder.select(hit, splat(bits >> 8), high)
+            words = ir.VectorType(ir.IntType(16), LANES // 2)
+            target = builder.bitcast(o.data, words.as_pointer())
+            for half in range(2):       # bytes interleaved low, high: little-endian binary16, 16 codes a store
+                pick = [i // 2 + LANES * (i % 2) + half * (LANES // 2) for i in range(LANES)]
+                pairs = builder.shuffle_vector(low, high, ir.Constant(ir.VectorType(ir.IntType(32), LANES), pick))
+                builder.store(builder.bitcast(pairs, words), builder.gep(target, [ir.Constant(ir.IntType(64), half)]),
+                              align=2)
+            return context.get_dummy_value()
+        return types.none(codes, start, out), codegen
+    return lookup
+
+
 @intrinsic
 def stack_halves(typingctx, count):
     """A uint16 array of ``count`` (a literal) on the calling function's stack, 64-byte aligned; allocated
@@ -130,11 +223,12 @@ def stack_halves(typingctx, count):
 
 
 @functools.lru_cache(maxsize=None)
-def blocked_span(source: str, span, vector: bool):
+def blocked_span(source: str, span, how: str):
     """``span`` (a span over binary16 bits, ``kernels.dequant.dequant_span``'s signature) over ``source``
-    codes: each ``BLOCK`` codes are looked up into a stack buffer, by ``vector`` lookups but for the last
-    ``< LANES``, or all one by one."""
-    lookup = _lookup(source)
+    codes: each ``BLOCK`` codes are looked up into a stack buffer, by ``how`` ("vector" or "shuffle")
+    lookups but for the last ``< LANES``, or all one by one ("scalar")."""
+    vector = how != "scalar"
+    lookup = {"vector": _vector_lookup, "shuffle": _shuffle_lookup}.get(how, _vector_lookup)(source)
     table = code_table(source)
 
     @njit(inline="always")

@@ -12,7 +12,7 @@ from antiquant import kernels, tiling
 from antiquant.core import reference
 from antiquant.core.dtypes import DataType
 from antiquant.kernels.bits import target_has_f16c
-from antiquant.kernels.lookup import BLOCK, LANES, target_has_vector_lookup
+from antiquant.kernels.lookup import BLOCK, LANES, target_has_shuffle_lookup, target_has_vector_lookup
 from antiquant.kernels.staged import UbLayout
 
 FORMATS = {"hifloat8": reference.hifloat8_values,
@@ -58,10 +58,12 @@ def run(source, bf16, along, has_offset, x, scale, offset, mode, tile_cols=64, *
     return y
 
 
-# How codes are decoded: portable decoders, F16C decoders, scalar and vector table lookups; each this CPU can run.
-PATHS = [{"hw_f16": False}] + ([{"hw_f16": True, "lookup": how} for how in ("none", "scalar")]
-                               if target_has_f16c() else []) + (
-    [{"hw_f16": True, "lookup": "vector"}] if target_has_vector_lookup() else [])
+# How codes are decoded: by table lookups (one by one, AVX2 vpshufb, AVX-512BW vpermi2w), each this CPU can run
+LOOKUP_KINDS = (["scalar"] if target_has_f16c() else []) + (["shuffle"] if target_has_shuffle_lookup() else []) + (
+    ["vector"] if target_has_vector_lookup() else [])
+# ... or by the portable decoders, or the F16C ones
+PATHS = ([{"hw_f16": False}] + ([{"hw_f16": True, "lookup": "none"}] if target_has_f16c() else [])
+         + [{"hw_f16": True, "lookup": how} for how in LOOKUP_KINDS])
 
 
 # Every format to both destinations through the fused kernel; each scale layout and the staged kernel on a
@@ -91,9 +93,6 @@ def test_every_code_of_every_format(source, bf16, along, has_offset, mode):
     for flags in PATHS:
         got = run(source, bf16, along, has_offset, x, scale, offset, mode, **flags)
         np.testing.assert_array_equal(got, want, err_msg=f"{source} {flags}")
-
-
-LOOKUP_KINDS = ["scalar"] + (["vector"] if target_has_vector_lookup() else [])
 
 
 @pytest.mark.skipif(not target_has_f16c(), reason="this CPU has no F16C: no table lookups to check")
@@ -140,13 +139,16 @@ def test_per_head_and_per_channel_together_refused():
 
 
 def test_each_target_decodes_by_its_fastest_path(monkeypatch):
-    """Vector lookups for every 8-bit float where AVX-512BW is; else HiF8 by scalar lookups, FLOAT8 by its
-    decoders; without F16C, and for integer x, decoders only; a forced path is checked."""
+    """Vector lookups for every 8-bit float where AVX-512BW is; else, with AVX2, shuffle lookups for HiF8 and
+    E4M3FN, E5M2 by its decoder; else HiF8 by scalar lookups, FLOAT8 by their decoders; without F16C, and for
+    integer x, decoders only; a forced path is checked."""
     from antiquant.kernels import lookup
     from antiquant.kernels.dequant import decoding
-    for vector in (True, False):
+    targets = {(True, True): ["vector"] * 3, (True, False): ["vector"] * 3,
+               (False, True): ["shuffle", "none", "shuffle"], (False, False): ["scalar", "none", "none"]}
+    for (vector, shuffle), want in targets.items():
         monkeypatch.setattr(lookup, "target_has_vector_lookup", lambda vector=vector: vector)
-        want = ["vector"] * 3 if vector else [{"hifloat8": "scalar"}.get(s, "none") for s in FORMATS]
+        monkeypatch.setattr(lookup, "target_has_shuffle_lookup", lambda shuffle=shuffle: shuffle)
         assert [decoding(s, True, None)[1] for s in FORMATS] == want
         assert decoding("hifloat8", False, None) == (False, "none")
         assert decoding("int8", True, "scalar") == (True, "none")
@@ -154,3 +156,11 @@ def test_each_target_decodes_by_its_fastest_path(monkeypatch):
         decoding("hifloat8", True, "gather")
     with pytest.raises(ValueError, match="F16C"):
         decoding("hifloat8", False, "scalar")
+
+
+def test_shuffle_lookup_sets_apart_only_codes_not_signed_like_their_magnitude():
+    """HiF8's NaN 0x80 (magnitude zero, value +NaN) is the one code of the three formats whose binary16 bits
+    are not its magnitude's with the code's sign as bit 15 (docs/spec.md 8.4)."""
+    from antiquant.kernels.lookup import code_table, sign_exceptions
+    assert {s: sign_exceptions(code_table(s)) for s in FORMATS} == {
+        "hifloat8": {0x80: 0x7E00}, "float8_e5m2": {}, "float8_e4m3fn": {}}
