@@ -86,40 +86,47 @@ def code_table(source: str) -> np.ndarray:
     return bits
 
 
-def _vector_lookup(source: str):
-    """``lookup(codes, start, out)``: ``out[:LANES]`` = the binary16 bits of ``codes[start:start + LANES]``,
-    by AVX-512BW ``vpermi2w``."""
-    table = code_table(source)
-
+def _lookup_intrinsic(compose):
+    """An intrinsic ``lookup(codes, start, out)``: ``out[:LANES]`` = the binary16 bits of
+    ``codes[start:start + LANES]``, as IR that ``compose(builder, codes_at, out_at)`` builds from pointers
+    to the first code and the first output."""
     @intrinsic
     def lookup(typingctx, codes, start, out):
         if not (isinstance(codes, types.Array) and isinstance(out, types.Array) and out.dtype == types.uint16):
             return None
 
         def codegen(context, builder, signature, args):
-            i16 = ir.IntType(16)
-            words = ir.VectorType(i16, LANES)
-
-            def splat(v):
-                return ir.Constant(words, [v] * LANES)
-
             c = context.make_array(signature.args[0])(context, builder, args[0])
             o = context.make_array(signature.args[2])(context, builder, args[2])
-            at = builder.bitcast(builder.gep(c.data, [args[1]]), ir.VectorType(ir.IntType(8), LANES).as_pointer())
-            index = builder.zext(builder.load(at, align=1), words)
-            permute = cgutils.get_or_insert_function(builder.module, ir.FunctionType(words, [words] * 3),
-                                                     "llvm.x86.avx512.vpermi2var.hi.512")
-            registers = [ir.Constant(words, [int(t) for t in table[i:i + LANES]]) for i in range(0, 256, LANES)]
-            # quarter q of the table: entries [64 q, 64 q + 64), from registers 2q (index bit 5 clear), 2q + 1
-            quarters = [builder.call(permute, [registers[2 * q], index, registers[2 * q + 1]]) for q in range(4)]
-            bit6, bit7 = (builder.icmp_unsigned("!=", builder.and_(index, splat(b)), splat(0))
-                          for b in (PAIR, 2 * PAIR))
-            low = builder.select(bit6, quarters[1], quarters[0])
-            high = builder.select(bit6, quarters[3], quarters[2])
-            builder.store(builder.select(bit7, high, low), builder.bitcast(o.data, words.as_pointer()), align=2)
+            compose(builder, builder.gep(c.data, [args[1]]), o.data)
             return context.get_dummy_value()
         return types.none(codes, start, out), codegen
     return lookup
+
+
+def _vector_lookup(source: str):
+    """``_lookup_intrinsic``'s lookup by AVX-512BW ``vpermi2w``."""
+    table = code_table(source)
+
+    def compose(builder, codes_at, out_at):
+        i16 = ir.IntType(16)
+        words = ir.VectorType(i16, LANES)
+
+        def splat(v):
+            return ir.Constant(words, [v] * LANES)
+
+        at = builder.bitcast(codes_at, ir.VectorType(ir.IntType(8), LANES).as_pointer())
+        index = builder.zext(builder.load(at, align=1), words)
+        permute = cgutils.get_or_insert_function(builder.module, ir.FunctionType(words, [words] * 3),
+                                                 "llvm.x86.avx512.vpermi2var.hi.512")
+        registers = [ir.Constant(words, [int(t) for t in table[i:i + LANES]]) for i in range(0, 256, LANES)]
+        # quarter q of the table: entries [64 q, 64 q + 64), from registers 2q (index bit 5 clear), 2q + 1
+        quarters = [builder.call(permute, [registers[2 * q], index, registers[2 * q + 1]]) for q in range(4)]
+        bit6, bit7 = (builder.icmp_unsigned("!=", builder.and_(index, splat(b)), splat(0)) for b in (PAIR, 2 * PAIR))
+        low = builder.select(bit6, quarters[1], quarters[0])
+        high = builder.select(bit6, quarters[3], quarters[2])
+        builder.store(builder.select(bit7, high, low), builder.bitcast(out_at, words.as_pointer()), align=2)
+    return _lookup_intrinsic(compose)
 
 
 # A vpshufb table: 16 bytes, indexed by an index byte's low 4 bits; an index with bit 7 set reads 0
@@ -150,54 +157,44 @@ def nibble_tables(table: np.ndarray) -> list:
 
 
 def _shuffle_lookup(source: str):
-    """``lookup(codes, start, out)`` as ``_vector_lookup``'s, by AVX2 ``vpshufb`` (``nibble_tables``)."""
+    """``_lookup_intrinsic``'s lookup by AVX2 ``vpshufb`` (``nibble_tables``)."""
     table = code_table(source)
     planes, exceptions = nibble_tables(table), sign_exceptions(table)
     classes = SIGN // NIBBLE
 
-    @intrinsic
-    def lookup(typingctx, codes, start, out):
-        if not (isinstance(codes, types.Array) and isinstance(out, types.Array) and out.dtype == types.uint16):
-            return None
+    def compose(builder, codes_at, out_at):
+        octets = ir.VectorType(ir.IntType(8), LANES)
 
-        def codegen(context, builder, signature, args):
-            i8 = ir.IntType(8)
-            octets = ir.VectorType(i8, LANES)
+        def splat(v):
+            return ir.Constant(octets, [v] * LANES)
 
-            def splat(v):
-                return ir.Constant(octets, [v] * LANES)
+        def in_both_halves(t):      # vpshufb looks up within each 128-bit half: the table in both
+            return ir.Constant(octets, [int(v) for v in t] * (LANES // NIBBLE))
 
-            def in_both_halves(t):      # vpshufb looks up within each 128-bit half: the table in both
-                return ir.Constant(octets, [int(v) for v in t] * (LANES // NIBBLE))
-
-            c = context.make_array(signature.args[0])(context, builder, args[0])
-            o = context.make_array(signature.args[2])(context, builder, args[2])
-            code = builder.load(builder.bitcast(builder.gep(c.data, [args[1]]), octets.as_pointer()), align=1)
-            shuffle = cgutils.get_or_insert_function(builder.module, ir.FunctionType(octets, [octets] * 2),
-                                                     "llvm.x86.avx2.pshuf.b")
-            magnitude = builder.and_(code, splat(SIGN - 1))
-            bytes_ = [splat(0), splat(0)]
-            for k in range(classes):
-                index = builder.add(magnitude, splat(SIGN - NIBBLE - NIBBLE * k))
-                for plane in range(PLANES):
-                    if planes[plane][k] is not None:
-                        looked = builder.call(shuffle, [in_both_halves(planes[plane][k]), index])
-                        bytes_[plane] = builder.xor(bytes_[plane], looked)
-            low, high = bytes_[0], builder.or_(bytes_[1], builder.and_(code, splat(SIGN)))
-            for code_value, bits in exceptions.items():
-                hit = builder.icmp_unsigned("==", code, splat(code_value))
-                low = builder.select(hit, splat(bits & 0xFF), low)
-                high = builder.select(hit, splat(bits >> 8), high)
-            words = ir.VectorType(ir.IntType(16), LANES // 2)
-            target = builder.bitcast(o.data, words.as_pointer())
-            for half in range(2):       # bytes interleaved low, high: little-endian binary16, 16 codes a store
-                pick = [i // 2 + LANES * (i % 2) + half * (LANES // 2) for i in range(LANES)]
-                pairs = builder.shuffle_vector(low, high, ir.Constant(ir.VectorType(ir.IntType(32), LANES), pick))
-                builder.store(builder.bitcast(pairs, words), builder.gep(target, [ir.Constant(ir.IntType(64), half)]),
-                              align=2)
-            return context.get_dummy_value()
-        return types.none(codes, start, out), codegen
-    return lookup
+        code = builder.load(builder.bitcast(codes_at, octets.as_pointer()), align=1)
+        shuffle = cgutils.get_or_insert_function(builder.module, ir.FunctionType(octets, [octets] * 2),
+                                                 "llvm.x86.avx2.pshuf.b")
+        magnitude = builder.and_(code, splat(SIGN - 1))
+        bytes_ = [splat(0), splat(0)]
+        for k in range(classes):
+            index = builder.add(magnitude, splat(SIGN - NIBBLE - NIBBLE * k))
+            for plane in range(PLANES):
+                if planes[plane][k] is not None:
+                    looked = builder.call(shuffle, [in_both_halves(planes[plane][k]), index])
+                    bytes_[plane] = builder.xor(bytes_[plane], looked)
+        low, high = bytes_[0], builder.or_(bytes_[1], builder.and_(code, splat(SIGN)))
+        for code_value, bits in exceptions.items():
+            hit = builder.icmp_unsigned("==", code, splat(code_value))
+            low = builder.select(hit, splat(bits & 0xFF), low)
+            high = builder.select(hit, splat(bits >> 8), high)
+        words = ir.VectorType(ir.IntType(16), LANES // 2)
+        target = builder.bitcast(out_at, words.as_pointer())
+        for half in range(2):       # bytes interleaved low, high: little-endian binary16, 16 codes a store
+            pick = [i // 2 + LANES * (i % 2) + half * (LANES // 2) for i in range(LANES)]
+            pairs = builder.shuffle_vector(low, high, ir.Constant(ir.VectorType(ir.IntType(32), LANES), pick))
+            builder.store(builder.bitcast(pairs, words), builder.gep(target, [ir.Constant(ir.IntType(64), half)]),
+                          align=2)
+    return _lookup_intrinsic(compose)
 
 
 @intrinsic
