@@ -6,7 +6,7 @@ registers; ``vpermi2w`` picks 32 of them from a register pair by the codes' low 
 bits 6 and 7 choose among the four pairs: about a dozen instructions for 32 codes, against about 95 per 16
 for HiFloat8's bit-composing decoder in ``kernels.decoders`` on AVX2 (which LLVM vectorises, but 16-bit
 lanes have no variable shift there and it emulates three). AVX2's ``vpshufb`` looks 32 bytes up in
-16-byte tables: ``shuffle_lookup`` composes a code's two bytes of binary16 from eight such lookups per byte
+16-byte tables: ``_shuffle_lookup`` composes a code's two bytes of binary16 from eight such lookups per byte
 (about 45 instructions for 32 codes). A scalar loop looks codes up one at a time, at about one a cycle.
 ``default_lookup`` picks by measurement. All widen binary16 by F16C; ``kernels.dequant`` uses the decoders
 elsewhere, with the same bits.
@@ -51,6 +51,10 @@ def target_has_shuffle_lookup() -> bool:
     return target_has("avx2") and target_has("f16c")
 
 
+# The sources whose shuffle lookup outran their F16C decoder (default_lookup's measurements)
+SHUFFLE_BEATS_DECODER = frozenset({"hifloat8", "float8_e4m3fn"})
+
+
 def default_lookup(source: str, hw_f16: bool) -> str:
     """How a kernel for ``source`` decodes codes on this target (``LOOKUPS``): by vector lookup where it can;
     else by shuffle lookup where it beats the decoder (AVX2, Zen 2, DRAM streams: HiFloat8 2.4-3.5x its F16C
@@ -61,10 +65,8 @@ def default_lookup(source: str, hw_f16: bool) -> str:
         return "none"
     if target_has_vector_lookup():
         return "vector"
-    if source == "float8_e5m2":
-        return "none"
     if target_has_shuffle_lookup():
-        return "shuffle"
+        return "shuffle" if source in SHUFFLE_BEATS_DECODER else "none"
     return "scalar" if source == "hifloat8" else "none"
 
 
@@ -137,7 +139,7 @@ SIGN = 0x80           # a code's sign bit, which is its binary16 value's (bit 15
 
 def sign_exceptions(table: np.ndarray) -> dict:
     """The codes whose binary16 bits are not their magnitude's with the code's sign bit as bit 15 (HiFloat8's
-    NaN 0x80, whose magnitude is zero), each with its bits: ``shuffle_lookup`` looks up the 128 magnitudes
+    NaN 0x80, whose magnitude is zero), each with its bits: ``_shuffle_lookup`` looks up the 128 magnitudes
     and sets these apart."""
     signed = table[:SIGN] | np.uint16(0x8000)
     return {SIGN + int(c): int(table[SIGN + c]) for c in np.flatnonzero(table[SIGN:] != signed)}
@@ -197,6 +199,9 @@ def _shuffle_lookup(source: str):
     return _lookup_intrinsic(compose)
 
 
+VECTOR_LOOKUPS = {"vector": _vector_lookup, "shuffle": _shuffle_lookup}   # LOOKUPS that take LANES codes a step
+
+
 @intrinsic
 def stack_halves(typingctx, count):
     """A uint16 array of ``count`` (a literal) on the calling function's stack, 64-byte aligned; allocated
@@ -225,7 +230,7 @@ def blocked_span(source: str, span, how: str):
     codes: each ``BLOCK`` codes are looked up into a stack buffer, by ``how`` ("vector" or "shuffle")
     lookups but for the last ``< LANES``, or all one by one ("scalar")."""
     vector = how != "scalar"
-    lookup = {"vector": _vector_lookup, "shuffle": _shuffle_lookup}.get(how, _vector_lookup)(source)
+    lookup = VECTOR_LOOKUPS[how](source) if vector else None
     table = code_table(source)
 
     @njit(inline="always")
@@ -234,8 +239,9 @@ def blocked_span(source: str, span, how: str):
         for start in range(0, items, BLOCK):
             n = min(BLOCK, items - start)
             whole = n // LANES * LANES if vector else 0
-            for j in range(0, whole, LANES):
-                lookup(xs, start + j, values[j:])
+            if vector:          # a closure constant: Numba prunes the branch, so scalar spans hold no lookup
+                for j in range(0, whole, LANES):
+                    lookup(xs, start + j, values[j:])
             for j in range(whole, n):
                 values[j] = table[np.uint8(xs[start + j])]
             span(values, ys[start:start + n], scale, offset, first + start, n)
