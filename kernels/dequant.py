@@ -17,7 +17,7 @@ from numba import njit, prange
 from .bits import bf16_bits, bf16_bits_quiet, f16_bits_hw, f16_bits_sw, f16_f32_hw, signed_nibble, target_has_f16c
 from .decoders import CODE_DECODERS, F16C_DECODERS
 from .jit import generated_kernel
-from .lookup import LOOKUPS, blocked_span, default_lookup
+from .lookup import LOOKUPS, blocked_span, default_lookup, lacking_for
 from .vector import LINE, prefer_512bit_vectors, store_fence, stream_lines
 
 __all__ = ["SOURCES", "Source", "dequant_span", "fused_kernel"]
@@ -161,14 +161,23 @@ def _span(decode, lanes: int, units: int, bf16: bool, per_channel: bool, has_off
 def decoding(source: str, hw_f16: bool | None, lookup: str | None) -> tuple[bool, str]:
     """The instruction paths a kernel for ``source`` uses, each the target's own where None: F16C
     (``hw_f16``) and, for 8-bit float codes, table lookups (``lookup``, one of ``kernels.lookup.LOOKUPS``;
-    they need F16C); "none" for other sources."""
+    they need F16C); "none" for other sources. A forced path the target lacks is refused here: compiled, it
+    would stop the process on an illegal instruction (or fail to link F16C's runtime helper)."""
+    if hw_f16 and not target_has_f16c():
+        raise ValueError("hw_f16: this CPU (Numba's target) has no F16C; pass False or None")
     hw = target_has_f16c() if hw_f16 is None else hw_f16
     chosen = default_lookup(source, hw) if lookup is None else lookup
     if chosen not in LOOKUPS:
         raise ValueError(f"lookup: expected one of {LOOKUPS} or None, got {lookup!r}")
-    if chosen != "none" and source in CODE_DECODERS and not hw:
+    if source not in CODE_DECODERS:
+        return hw, "none"
+    if chosen != "none" and not hw:
         raise ValueError("lookup: the table lookups widen binary16 by F16C; hw_f16=False excludes them")
-    return hw, chosen if source in CODE_DECODERS else "none"
+    lacking = lacking_for(chosen)
+    if lacking:
+        raise ValueError(f"lookup: {chosen!r} needs {lacking}, which this CPU (Numba's target) lacks; pass None "
+                         f"for its fastest path")
+    return hw, chosen
 
 
 # The fused kernel walks BAND consecutive tiles together, CHUNK_BYTES of each row's output at a time: the

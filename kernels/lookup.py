@@ -29,7 +29,7 @@ from numba.np.arrayobj import populate_array
 from .bits import target_has
 from .decoders import CODE_DECODERS
 
-__all__ = ["BLOCK", "LANES", "LOOKUPS", "blocked_span", "code_table", "default_lookup",
+__all__ = ["BLOCK", "LANES", "LOOKUPS", "blocked_span", "code_table", "default_lookup", "lacking_for",
            "target_has_shuffle_lookup", "target_has_vector_lookup"]
 
 LANES = 32            # codes per lookup: 16-bit lanes of a 512-bit register
@@ -49,6 +49,16 @@ def target_has_vector_lookup() -> bool:
 def target_has_shuffle_lookup() -> bool:
     """Whether the target has what the shuffle lookup needs: AVX2 (256-bit vpshufb) and F16C."""
     return target_has("avx2") and target_has("f16c")
+
+
+def lacking_for(how: str) -> str | None:
+    """The instructions lookup ``how`` (``LOOKUPS``) needs that the target lacks, or None: forced anyway,
+    its kernel would stop the process on an illegal instruction."""
+    if how == "vector" and not target_has_vector_lookup():
+        return "AVX-512BW"
+    if how == "shuffle" and not target_has_shuffle_lookup():
+        return "AVX2"
+    return None
 
 
 # The sources whose shuffle lookup outran their F16C decoder (default_lookup's measurements)

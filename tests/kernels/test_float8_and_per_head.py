@@ -158,6 +158,30 @@ def test_each_target_decodes_by_its_fastest_path(monkeypatch):
         decoding("hifloat8", False, "scalar")
 
 
+def test_a_forced_path_the_target_lacks_is_refused_before_compiling(monkeypatch):
+    """A kernel built with instructions the CPU lacks would kill the process (SIGILL): forcing one is a
+    ValueError naming the missing instructions, on every target kind; what the target has is accepted."""
+    from antiquant.kernels import dequant, lookup
+    from antiquant.kernels.dequant import decoding
+    for vector, shuffle in [(True, True), (False, True), (False, False)]:
+        monkeypatch.setattr(lookup, "target_has_vector_lookup", lambda vector=vector: vector)
+        monkeypatch.setattr(lookup, "target_has_shuffle_lookup", lambda shuffle=shuffle: shuffle)
+        for how, has, lacks in [("vector", vector, "AVX-512BW"), ("shuffle", shuffle, "AVX2")]:
+            if has:
+                assert decoding("hifloat8", True, how) == (True, how)
+            else:
+                with pytest.raises(ValueError, match=f"lookup: '{how}' needs {lacks}"):
+                    decoding("hifloat8", True, how)
+                with pytest.raises(ValueError, match=lacks):
+                    # past the cache: a kernel the real target built earlier would be returned from it
+                    kernels.fused_kernel.__wrapped__("float8_e4m3fn", True, False, False, hw_f16=True, lookup=how)
+            assert decoding("int8", True, how) == (True, "none")   # integer x never looks codes up
+    monkeypatch.setattr(dequant, "target_has_f16c", lambda: False)
+    with pytest.raises(ValueError, match="hw_f16: this CPU .* has no F16C"):
+        decoding("int8", True, None)
+    assert decoding("int8", None, None) == (False, "none")
+
+
 def test_shuffle_lookup_sets_apart_only_codes_not_signed_like_their_magnitude():
     """HiF8's NaN 0x80 (magnitude zero, value +NaN) is the one code of the three formats whose binary16 bits
     are not its magnitude's with the code's sign as bit 15 (docs/spec.md 8.4)."""
