@@ -1,10 +1,9 @@
-"""How the fused kernel walks memory must never change the bits: output alignment, chunks, bands.
+"""How the fused kernel walks memory must never change the bits: output alignment, tasks, row splits.
 
 The fused kernel stores nibble pairs as one uint32, writes large outputs with streaming stores, reads
-scale/offset split into lanes, walks bands of
-tiles a chunk of columns at a time and starts each chunk on a 64-byte boundary of y. Each of these is an
-address computation that a shape-only test could miss, so these tests move the output through every
-alignment and cut rows across chunk and band edges.
+scale/offset split into lanes, hands threads tasks of several tiles and splits each row at y's first 64-byte
+line boundary. Each of these is an address computation that a shape-only test could miss, so these tests
+move the output through every alignment and cut rows across tile and task edges.
 """
 
 import numpy as np
@@ -28,7 +27,7 @@ def run_case(kind, shape, dst, out, rng, strategy="cann"):
 @pytest.mark.parametrize("dst", [1, 27])
 @pytest.mark.parametrize("kind", X_KINDS)
 def test_output_at_every_alignment(kind, dst, launch):
-    """out starting at every 2-byte position of a cache line (and past it), rows longer than a chunk."""
+    """out starting at every 2-byte position of a cache line (and past it), rows of many lines."""
     rng = np.random.default_rng(7)
     shape = (3, 2064)
     for start in range(0, 34):
@@ -42,8 +41,8 @@ def test_output_at_every_alignment(kind, dst, launch):
 @pytest.mark.parametrize("shape", [(9, 16384), (20, 9736), (3, 1024 * 3 + 8), (17, 8)])
 @pytest.mark.parametrize("strategy", ["cann", "row-batched", "column-split"])
 @pytest.mark.parametrize("kind", ["int8", "int32"])
-def test_bands_and_chunks(kind, strategy, shape, launch):
-    """Tiles of unequal widths in one band, partial last bands, multi-row tiles, rows of several chunks."""
+def test_tasks_and_tiles(kind, strategy, shape, launch):
+    """Tiles of unequal widths in one task, partial last tasks, multi-row tiles, rows split into tiles."""
     rng = np.random.default_rng(11)
     for dst in (1, 27):
         run_case(kind, shape, dst, np.empty(shape, DST[dst]), rng, strategy=strategy)
