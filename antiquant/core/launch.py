@@ -82,17 +82,26 @@ def _needs_preparing(t, square: bool, lanes: int) -> bool:
     return square or t.dtype != DataType.FLOAT or not t.is_contiguous() or lanes > 1
 
 
-def _prepared(array: np.ndarray, region: Region | None, workspace, square: bool, lanes: int) -> np.ndarray:
+def _prepared(array: np.ndarray, region: Region | None, workspace, square: bool,
+              lanes: int) -> tuple[np.ndarray, bool | None]:
     """scale/offset as the kernels read them: float32 ``[lanes, size / lanes]`` (squared in sqrt mode), the
-    array itself or a workspace copy."""
+    array itself or a workspace copy; and whether it holds a NaN, known for a copy (None: not looked at)."""
     if region is None:   # a 1-D one by indexing: a third of a reshape's cost
-        return array[None] if array.ndim == 1 else array.reshape(1, -1)
+        return (array[None] if array.ndim == 1 else array.reshape(1, -1)), None
     values = region.view(workspace, np.float32, (lanes, array.size // lanes))
     flat = np.ascontiguousarray(array, np.float32)
     if flat.ndim != 1:      # a multi-dimensional scale (a reshape costs a 1-D one 0.7 us)
         flat = flat.reshape(-1)
-    kernels.split_lanes(flat, values, square)  # Numba: inf/NaN raise nothing
-    return values
+    holds_nan = kernels.split_lanes(flat, values, square)  # Numba: inf/NaN raise nothing
+    return values, holds_nan
+
+
+def _may_hold_nan(values: np.ndarray, known: bool | None, scan: bool) -> bool:
+    """Whether prepared scale/offset ``values`` may hold a NaN: what preparing them found, else (``scan``) a
+    scan of them, else True."""
+    if known is not None:
+        return known
+    return _holds_nan(values) if scan else True
 
 
 def _ub_layout(plan: tiling.TilePlan, scale_bytes: int) -> tuple[kernels.UbLayout, int]:
@@ -182,13 +191,21 @@ class Launch:
         return self.workspace_size if self.regions else 0
 
     @functools.cached_property
-    def _serial_kernel(self):
-        """The kernel of a fused run on the calling thread without streaming stores, or None: it depends on
-        no call (no NaN scan, no lock: ``threads.launching(False)`` is no context), so it is looked up once
-        rather than per run (1 us from ``fused_kernel``'s cache)."""
-        if self.parallel or self.streaming or self.mode != "fused":
-            return None
-        return self._fused_kernel(nan_operands=True, streaming=False)
+    def _runs_serially(self) -> bool:
+        """A fused run on the calling thread without streaming stores: no lock (``threads.launching(False)``
+        is no context), and its kernel looked up in ``_serial_kernels`` rather than per run (1 us from
+        ``fused_kernel``'s cache)."""
+        return not self.parallel and not self.streaming and self.mode == "fused"
+
+    @functools.cached_property
+    def _serial_kernels(self) -> dict:
+        """The serial kernels by ``nan_operands``, each looked up on its first run."""
+        return {}
+
+    def _serial_kernel(self, nan_operands: bool):
+        """The serial kernel for ``nan_operands``, looked up and kept in ``_serial_kernels``."""
+        kernel = self._serial_kernels[nan_operands] = self._fused_kernel(nan_operands, streaming=False)
+        return kernel
 
     def _flags(self) -> tuple:
         return self.source, self.bf16, self.along == "columns", self.has_offset
@@ -208,8 +225,11 @@ class Launch:
         if self.plan.block_dim == 0:  # an empty tensor: nothing to compute
             return
         r, views = self.regions, self.views
-        scale = _prepared(scale, r.get("scale"), workspace, self.sqrt_mode, views.lanes)
-        offset = scale if offset is None else _prepared(offset, r.get("offset"), workspace, False, views.lanes)
+        scale, scale_nan = _prepared(scale, r.get("scale"), workspace, self.sqrt_mode, views.lanes)
+        if offset is None:
+            offset, offset_nan = scale, False
+        else:
+            offset, offset_nan = _prepared(offset, r.get("offset"), workspace, False, views.lanes)
         if "x" in r:
             staged = r["x"].view(workspace, x.dtype, x.shape)
             np.copyto(staged, x)
@@ -221,14 +241,15 @@ class Launch:
         y_out = r["y"].view(workspace, y.dtype, y.shape) if "y" in r else y
         args = (x, scale, offset, (y_out if views.y_shape is None else y_out.reshape(views.y_shape)).view(
             views.y_unit), self.plan.tile_table)
-        kernel = self._serial_kernel
-        if kernel is not None:
-            kernel(*args)
+        # Without a NaN in scale and offset the kernel leaves the first-NaN selects out. Operands prepared in
+        # the workspace were looked at there; large calls scan the others (at most y's last axis, against the
+        # work on all of y); small ones keep the selects rather than pay the scan.
+        if self._runs_serially:
+            nan_operands = scale_nan is not False or offset_nan is not False
+            (self._serial_kernels.get(nan_operands) or self._serial_kernel(nan_operands))(*args)
         else:
-            # Large calls check their scale and offset for NaN (a scan of at most y's last axis, against the
-            # work on all of y) and, without one, run the kernel without the first-NaN selects; small calls
-            # keep the selects rather than pay the scan.
-            nan_operands = not self.parallel or _holds_nan(scale) or (offset is not scale and _holds_nan(offset))
+            nan_operands = _may_hold_nan(scale, scale_nan, self.parallel) or _may_hold_nan(offset, offset_nan,
+                                                                                           self.parallel)
             with threads.launching(self.parallel or self.mode == "ub"):    # the staged kernel is always parallel
                 if self.mode == "fused":
                     self._fused_kernel(nan_operands, self.streaming and not fresh_y)(*args)

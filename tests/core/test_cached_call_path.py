@@ -172,7 +172,7 @@ def test_threads_sharing_a_new_launch_all_get_exact_results(prepared):
     x, scale, offset = rng.integers(-128, 128, (2, COLS), dtype=np.int8), values(rng, COLS), values(rng, COLS)
     ascend_anti_quant(x, scale, offset, dst_type=27)            # makes and caches the launch
     launch = prepared[0]
-    launch.__dict__.pop("_serial_kernel", None)                 # its kernel not looked up yet
+    launch.__dict__.pop("_serial_kernels", None)                # its kernels not looked up yet
     inputs = [rng.integers(-128, 128, x.shape, dtype=np.int8) for _ in range(THREADS)]
     results = [None] * THREADS
     start = threading.Barrier(THREADS)

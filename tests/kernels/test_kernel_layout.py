@@ -59,3 +59,26 @@ def test_streaming_stores_from_the_threshold_up(monkeypatch):
         ascend_anti_quant(x[:rows], scale)
         (bound, _, _), = launch._LAUNCHES.values()
         assert bound.streaming is streaming, rows
+
+
+@pytest.mark.parametrize("square", [False, True])
+@pytest.mark.parametrize("lanes", [1, 2])
+def test_split_lanes_places_squares_and_reports_a_nan_anywhere(lanes, square):
+    """``split_lanes`` writes value ``m * lanes + l`` to ``[l, m]`` (squared in one float32 rounding) and says
+    whether it wrote a NaN, wherever the NaN is (either lane, any position); infinities are not NaN."""
+    from antiquant.kernels import split_lanes
+    rng = np.random.default_rng(lanes + 2 * square)
+    values = (rng.standard_normal(96) * 1e20).astype(np.float32)     # some squares overflow to infinity
+    values[[3, 50]] = [np.inf, -np.inf]
+    with np.errstate(over="ignore"):
+        want = (values * values if square else values).reshape(-1, lanes).T
+    for where in [None, *range(values.size)]:
+        v = values.copy()
+        if where is not None:
+            v[where] = np.float32("nan")
+        out = np.full((lanes, values.size // lanes), 7, np.float32)
+        assert split_lanes(v, out, square) is (where is not None)
+        expected = want.copy()
+        if where is not None:
+            expected[where % lanes, where // lanes] = np.nan
+        np.testing.assert_array_equal(out, expected)

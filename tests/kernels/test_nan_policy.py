@@ -276,9 +276,31 @@ def test_nans_arithmetic_makes_without_nan_operands(source, monkeypatch):
     assert np.isnan(want[len(NAN_CODES.get(source, [])):].astype(np.float32)).any()   # made, not x's codes
 
 
-def test_small_calls_keep_the_selects(monkeypatch):
-    """A call run on the calling thread does not scan: its kernel keeps the selects."""
+def test_small_calls_keep_the_selects_unless_preparing_their_operands_showed_no_nan(monkeypatch):
+    """A call run on the calling thread does not scan: its kernel keeps the selects, unless its scale and
+    offset were copied into the workspace (split into lanes for int4, squared, widened from bfloat16), which
+    looks at every value; a NaN there, in scale or offset, puts them back, and every result has the
+    reference's bits."""
     asked = spy_on_kernels(monkeypatch)
     monkeypatch.setattr(launching, "_LAUNCHES", {})
-    ascend_anti_quant(np.ones((2, 64), np.int8), np.ones(64, np.float32), np.ones(64, np.float32))
-    assert asked == [True]
+    rng = np.random.default_rng(11)
+    finite = rng.standard_normal(64).astype(np.float32)
+    nan_at_9 = finite.copy()
+    nan_at_9[9] = NAN_BITS.view(np.float32)[3]
+    int8, int4 = x_of("int8", (2, 64), rng), x_of("int32", (2, 64), rng)
+    calls = [(int8, finite, finite, False, True),                 # used as they are: not looked at
+             (int4, finite, finite[::-1].copy(), False, False),   # split into lanes
+             (int4, nan_at_9, finite, False, True), (int4, finite, nan_at_9, False, True),
+             (int4, finite, None, False, False), (int4, nan_at_9, None, False, True),
+             (int8, finite, None, True, False), (int8, nan_at_9, None, True, True),    # squared
+             (int8, finite.astype(ml_dtypes.bfloat16), finite.astype(ml_dtypes.bfloat16), False, False)]
+    for x, scale, offset, sqrt_mode, want_selects in calls:
+        for dst in (27, 1):
+            for repeat in range(2):       # a new launch asks for its kernel; the cached one has it already
+                if not repeat:
+                    launching._LAUNCHES.clear()
+                    del asked[:]
+                y = ascend_anti_quant(x, scale, offset, dst_type=dst, sqrt_mode=sqrt_mode)
+                want = reference.anti_quant(x, scale, offset, dst_type=dst, sqrt_mode=sqrt_mode)
+                np.testing.assert_array_equal(y.view(np.uint16), want.view(np.uint16))
+                assert asked == [want_selects], (x.dtype, scale.dtype, offset is None, sqrt_mode)
