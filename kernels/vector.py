@@ -5,8 +5,9 @@ from __future__ import annotations
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
+from numba.np.arrayobj import populate_array
 
-__all__ = ["prefer_512bit_vectors", "LINE", "stream_line", "stream_lines", "store_fence"]
+__all__ = ["prefer_512bit_vectors", "LINE", "stream_line", "stream_lines", "store_fence", "uint16_halves"]
 
 LINE = 64  # bytes in a cache line, and in one streaming store
 
@@ -68,3 +69,24 @@ def store_fence(typingctx):
         builder.fence("seq_cst")
         return context.get_dummy_value()
     return types.none(), codegen
+
+
+@intrinsic
+def uint16_halves(typingctx, words):
+    """The 1-D uint32 array ``words`` as a C-contiguous uint16 array of twice its size, each word's low half
+    first on a little-endian CPU. ``words`` must be contiguous, whatever its Numba type says: the kernels'
+    slices of contiguous rows are typed any-layout, and indexed stores through such a view do not vectorise
+    (LLVM cannot group strided stores of unknown stride). A borrowed view: no reference of its own."""
+    if not (isinstance(words, types.Array) and words.ndim == 1 and words.dtype == types.uint32):
+        return None
+    halves = types.Array(types.uint16, 1, "C")
+
+    def codegen(context, builder, signature, args):
+        src = context.make_array(signature.args[0])(context, builder, args[0])
+        out = context.make_array(halves)(context, builder)
+        intp = context.get_value_type(types.intp)
+        count = builder.mul(builder.extract_value(src.shape, 0), ir.Constant(intp, 2))
+        populate_array(out, data=builder.bitcast(src.data, ir.IntType(16).as_pointer()), shape=[count],
+                       strides=[ir.Constant(intp, 2)], itemsize=ir.Constant(intp, 2), meminfo=None)
+        return out._getvalue()
+    return halves(words), codegen
