@@ -97,7 +97,7 @@ def widened(word, i):
 
 @functools.lru_cache(maxsize=None)
 def dequant_span(source: str, *, bf16: bool, per_channel: bool, has_offset: bool, hw_f16: bool,
-                 lookup: str = "none", nan_operands: bool = True):
+                 lookup: str = "none", nan_operands: bool = True, column_order: bool = False):
     """The arithmetic of one case, as ``span(xs, ys, scale, offset, first, items)``.
 
     ``span`` computes ``y_c = round((x_c + offset) * scale)`` into ``ys[:items]`` (``lanes`` results per
@@ -109,18 +109,36 @@ def dequant_span(source: str, *, bf16: bool, per_channel: bool, has_offset: bool
     calls whose scale and offset hold no NaN (then no step can have two NaN operands).
     ``lookup`` ("vector", "shuffle" or "scalar", ``kernels.lookup``; all need F16C): an 8-bit float source's codes are
     looked up in a table before the arithmetic, instead of decoded decoder by decoder inside it.
+    ``column_order``: per-channel scale/offset are ``[1, columns]`` as the caller gave them, each lane
+    reading every other value: no split before the kernel (for one-row calls, where splitting costs more
+    than the kernel's strided reads).
     """
     if lookup != "none" and source in CODE_DECODERS:
-        on_halves = _span(widened, 1, 1, bf16, per_channel, has_offset, hw_f16, nan_operands)
+        on_halves = _span(widened, 1, 1, bf16, per_channel, has_offset, hw_f16, nan_operands, False)
         return blocked_span(source, on_halves, lookup)
     src = SOURCES[source]
     return _span(decode_step(source, hw_f16), src.lanes, src.group // src.lanes, bf16, per_channel, has_offset,
-                 hw_f16, nan_operands)
+                 hw_f16, nan_operands, column_order and src.lanes == 2)
+
+
+def lane_reader(lanes: int, column_order: bool):
+    """``read(lo, hi, k, lane)``: item ``k``'s per-channel value for ``lane``, from its lane's row (``lo`` for
+    lane 0, ``hi`` for the last) or, in column order, from ``lo`` holding every lane's (unsigned index: no
+    wraparound test)."""
+    if column_order:
+        @njit(inline="always")
+        def read(lo, hi, k, lane):
+            return lo[np.uintp(lanes * k + lane)]
+    else:
+        @njit(inline="always")
+        def read(lo, hi, k, lane):
+            return lo[k] if lane == 0 else hi[k]
+    return read
 
 
 @functools.lru_cache(maxsize=None)
 def _span(decode, lanes: int, units: int, bf16: bool, per_channel: bool, has_offset: bool, hw_f16: bool,
-          nan_operands: bool):
+          nan_operands: bool, column_order: bool):
     """``dequant_span``'s span for storage elements of ``units`` items of ``lanes`` values, each value
     ``decode(word, i)``. The flags are closure constants: Numba drops the branches a case does not take
     before compiling it."""
@@ -132,12 +150,13 @@ def _span(decode, lanes: int, units: int, bf16: bool, per_channel: bool, has_off
     # shifted one and blended (int4 -> fp16 per channel + offset, Zen 2, streaming DRAM: 9.3 -> 11.3 GB/s
     # on 1 thread, 17.4 -> 21.8 on 2). bfloat16's rounded words hold their halves in place: a shift, a blend.
     halves_apart = lanes == 2 and not bf16
+    read = lane_reader(lanes, column_order)
 
     @njit(inline="always")
     def span(xs, ys, scale, offset, first, items):
         # Per channel, each lane's values as a view starting at the span (loops indexed from 0 vectorise;
         # base + i does not); per tensor these views go unread.
-        cols = slice(first, first + items)
+        cols = slice(lanes * first, lanes * (first + items)) if column_order else slice(first, first + items)
         scale_lo, scale_hi = scale[0][cols], scale[scale.shape[0] - 1][cols]
         offset_lo, offset_hi = offset[0][cols], offset[offset.shape[0] - 1][cols]
         # Per-tensor values are read once, before any store to ys: loads inside the loop would each need a
@@ -155,10 +174,8 @@ def _span(decode, lanes: int, units: int, bf16: bool, per_channel: bool, has_off
                 for lane in range(lanes):
                     v = np.float32(decode(word, u * lanes + lane))
                     if has_offset:
-                        o_k = (offset_lo[k] if lane == 0 else offset_hi[k]) if per_channel else offset_1
-                        v = first_nan(v, v + o_k)
-                    s_k = (scale_lo[k] if lane == 0 else scale_hi[k]) if per_channel else scale_1
-                    v = first_nan(v, v * s_k)
+                        v = first_nan(v, v + (read(offset_lo, offset_hi, k, lane) if per_channel else offset_1))
+                    v = first_nan(v, v * (read(scale_lo, scale_hi, k, lane) if per_channel else scale_1))
                     if halves_apart:
                         halves[np.uintp(2 * item + lane)] = to_bits(v)   # unsigned: no wraparound test
                     else:
@@ -247,7 +264,7 @@ def streamed(span, units: int, burst: int):
 @functools.lru_cache(maxsize=None)
 def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, parallel: bool = True,
                  hw_f16: bool | None = None, streaming: bool = False, per_head: bool = False,
-                 lookup: str | None = None, nan_operands: bool = True):
+                 lookup: str | None = None, nan_operands: bool = True, column_order: bool = False):
     """The specialisation for one combination; compiled (or loaded from cache) on its first call.
 
     Call it as ``kernel(x2d, scale, offset, y2d, tiles)``: x2d the storage of the ``[dim0, dim1]`` view,
@@ -263,6 +280,8 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
     slice: per head runs at per-tensor speed. ``lookup``: how 8-bit float codes are decoded (``decoding``).
     ``nan_operands=False``: the caller has checked that scale and offset hold no NaN, so the first-NaN
     select (``nan_first``) is left out (measured: up to 40% of a DRAM stream, docs/kernels.md).
+    ``column_order``: per-channel scale/offset of a two-lane source are float32 ``[1, dim1]`` in column order
+    (``dequant_span``); it changes nothing for other cases.
     """
     if per_head and per_channel:
         raise ValueError("per_head: a scale runs along rows (per head) or columns (per channel), not both")
@@ -272,8 +291,9 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
     unit_bytes = src.unit.itemsize
     unit = src.unit.type
     hw, how = decoding(source, hw_f16, lookup)
+    column_order = column_order and lanes == 2 and per_channel
     span = dequant_span(source, bf16=bf16, per_channel=per_channel, has_offset=has_offset, hw_f16=hw,
-                        lookup=how, nan_operands=nan_operands)
+                        lookup=how, nan_operands=nan_operands, column_order=column_order)
     write = streamed(span, units, BURST_BYTES // unit_bytes)
 
     def fused(x, scale, offset, y, tiles):
@@ -306,4 +326,4 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
                 store_fence()  # the streamed lines reach memory before the caller reads y
 
     return generated_kernel(fused, (source, bf16, per_channel, has_offset, parallel, hw, streaming, per_head,
-                                    how, nan_operands), parallel=parallel)
+                                    how, nan_operands, column_order), parallel=parallel)

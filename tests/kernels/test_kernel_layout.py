@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from antiquant import ascend_anti_quant, reference
-from antiquant.core import launch
+from antiquant.core import launch as launching
 from conftest import DST, assert_same_bits
 from inputs import X_KINDS, values_for, x_input
 
@@ -38,6 +38,27 @@ def test_output_at_every_alignment(kind, dst, launch):
         assert (buffer[start + out.size:].view(np.uint16) == np.array(7, DST[dst]).view(np.uint16)).all()
 
 
+@pytest.mark.parametrize("cols", [8, 24, 2056, 16384, 16384 + 2056])
+@pytest.mark.parametrize("kind", X_KINDS)
+def test_one_row_across_tiles_and_alignments(kind, cols, launch, monkeypatch):
+    """One row, where a two-lane source's kernel reads scale/offset in column order, not split into lanes:
+    across the plan's tiles (16384 columns make two), out starting at each 4-byte step of a line's first half;
+    and the launch made no workspace copy of them."""
+    made = []
+    monkeypatch.setattr(launching.Launch, "of", classmethod(lambda cls, *a: made.append(LAUNCH_OF(*a)) or made[-1]))
+    rng = np.random.default_rng(cols)
+    for start in range(0, 32, 4):
+        buffer = np.full(start + cols + 5, 7, DST[27])
+        out = buffer[start:start + cols].reshape(1, cols)
+        run_case(kind, (1, cols), 27, out, rng)
+        untouched = np.delete(buffer, np.s_[start:start + cols]).view(np.uint16)
+        assert (untouched == np.array(7, DST[27]).view(np.uint16)).all()
+    assert made and all(m.column_order is (kind in ("int4_packed", "int32")) and not m.regions for m in made)
+
+
+LAUNCH_OF = launching.Launch.of
+
+
 @pytest.mark.parametrize("shape", [(9, 16384), (20, 9736), (3, 1024 * 3 + 8), (17, 8)])
 @pytest.mark.parametrize("strategy", ["cann", "row-batched", "column-split"])
 @pytest.mark.parametrize("kind", ["int8", "int32"])
@@ -51,13 +72,13 @@ def test_tasks_and_tiles(kind, strategy, shape, launch):
 
 def test_streaming_stores_from_the_threshold_up(monkeypatch):
     """Outputs of STREAMING_MIN_BYTES and more are written with streaming stores, smaller ones are not."""
-    monkeypatch.setattr(launch, "_LAUNCHES", {})
-    monkeypatch.setattr(launch, "STREAMING_MIN_BYTES", 4096)
+    monkeypatch.setattr(launching, "_LAUNCHES", {})
+    monkeypatch.setattr(launching, "STREAMING_MIN_BYTES", 4096)
     x, scale = np.zeros((2, 1024), np.int8), np.ones(1, np.float32)
     for rows, streaming in ((1, False), (2, True)):
-        launch._LAUNCHES.clear()
+        launching._LAUNCHES.clear()
         ascend_anti_quant(x[:rows], scale)
-        (bound, _, _), = launch._LAUNCHES.values()
+        (bound, _, _), = launching._LAUNCHES.values()
         assert bound.streaming is streaming, rows
 
 

@@ -155,7 +155,8 @@ SOURCES = ("int8", "int4", "int4_packed", "int32", *reference.FLOAT8_KINDS)
 NAN_CODES = {"hifloat8": [-128], "float8_e5m2": [-1, 127, -3], "float8_e4m3fn": [-1, 127]}   # as int8 values
 CASTS = ("bf16", "f16_hw", "f16_sw") if target_has_f16c() else ("bf16", "f16_sw")
 LAUNCHES = ("serial", "parallel", "streaming", "ub")
-LAYOUTS = [(along, off) for along in ("none", "columns", "rows") for off in (False, True)]
+# "row": one row, each column its pair (two-lane sources read scale/offset in column order there)
+LAYOUTS = [(along, off) for along in ("none", "columns", "row", "rows") for off in (False, True)]
 # Every source through every cast and launch; the scale layouts and offset rotate through each source's cases
 # (each specialisation compiles for about a second in a fresh checkout).
 PATHS = [(source, cast, run, *LAYOUTS[i % len(LAYOUTS)])
@@ -172,8 +173,11 @@ def pairs(values: np.ndarray, has_offset: bool) -> tuple[np.ndarray, np.ndarray 
 
 def x_of(source: str, shape, rng):
     values = reference.random_values(source, shape, rng)
-    codes = NAN_CODES.get(source, [])
-    values.reshape(-1, shape[-1])[:len(codes)] = np.array(codes, np.int8)[:, None]   # NaN codes in leading rows
+    codes, rows = np.array(NAN_CODES.get(source, []), np.int8), values.reshape(-1, shape[-1])
+    if rows.shape[0] >= codes.size:
+        rows[:codes.size] = codes[:, None]          # NaN codes in leading rows
+    else:
+        rows[0, :codes.size] = codes                # one row: in its leading columns
     return reference.stored_x(source, values)
 
 
@@ -206,8 +210,8 @@ def test_every_nan_class_as_scale_and_offset(path):
         if along == "none":                  # one call per pair
             calls = [(scales[i:i + 1], None if offsets is None else offsets[i:i + 1], (4, 320))
                      for i in range(scales.size)]
-        elif along == "columns":             # each column its pair
-            calls = [(scales, offsets, (8, scales.size))]
+        elif along in ("columns", "row"):    # each column its pair
+            calls = [(scales, offsets, (8 if along == "columns" else 1, scales.size))]
         else:                                # each row (head) its pair
             calls = [(scales, offsets, (scales.size, 320))]
         for scale, offset, shape in calls:
@@ -287,8 +291,9 @@ def test_small_calls_keep_the_selects_unless_preparing_their_operands_showed_no_
     finite = rng.standard_normal(64).astype(np.float32)
     nan_at_9 = finite.copy()
     nan_at_9[9] = NAN_BITS.view(np.float32)[3]
-    int8, int4 = x_of("int8", (2, 64), rng), x_of("int32", (2, 64), rng)
+    int8, int4, int4_row = x_of("int8", (2, 64), rng), x_of("int32", (2, 64), rng), x_of("int32", (1, 64), rng)
     calls = [(int8, finite, finite, False, True),                 # used as they are: not looked at
+             (int4_row, finite, finite, False, True),             # one row: in column order, as they are
              (int4, finite, finite[::-1].copy(), False, False),   # split into lanes
              (int4, nan_at_9, finite, False, True), (int4, finite, nan_at_9, False, True),
              (int4, finite, None, False, False), (int4, nan_at_9, None, False, True),
