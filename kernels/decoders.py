@@ -22,7 +22,7 @@ from numba.extending import intrinsic
 
 from .bits import bits_f32
 
-__all__ = ["CODE_DECODERS", "F16C_DECODERS", "FLOAT32", "BINARY16", "hifloat8_ir", "ocp_float8_ir",
+__all__ = ["CODE_DECODERS", "F16C_DECODERS", "F16C_BITS", "FLOAT32", "BINARY16", "hifloat8_ir", "ocp_float8_ir",
            "hifloat8_bits", "hifloat8_f32", "hifloat8_f16c", "float8_e5m2_bits", "float8_e5m2_f32", "float8_e5m2_f16c",
            "float8_e4m3fn_bits", "float8_e4m3fn_f32", "float8_e4m3fn_f16c"]
 
@@ -99,6 +99,12 @@ def hifloat8_ir(builder, code, fmt: Format) -> tuple:
     return builder.select(builder.icmp_unsigned("==", p, k(0)), zero_or_nan, bits), 1.0
 
 
+def ocp_factor(fmt: Format, exp_bits: int) -> float:
+    """The exact factor by which an OCP FLOAT8 code's bits placed as ``fmt``'s read its value: 1 in FLOAT32
+    (rebiased there), 2^(15 - bias) in BINARY16 (the code's exponent field kept as it is)."""
+    return 2.0 ** (fmt.bias - ((1 << (exp_bits - 1)) - 1)) if fmt is BINARY16 else 1.0
+
+
 def ocp_float8_ir(builder, code, fmt: Format, exp_bits: int, man_bits: int, ieee_top: bool) -> tuple:
     """An OCP FLOAT8 code -> bits in ``fmt`` and the exact factor that makes them its value: the top exponent
     is Inf/NaN if ``ieee_top`` (E5M2), else only its all-ones mantissa is NaN (E4M3FN, no Inf).
@@ -117,28 +123,32 @@ def ocp_float8_ir(builder, code, fmt: Format, exp_bits: int, man_bits: int, ieee
     magnitude = builder.and_(b, k(0x7F))
     top = (1 << exp_bits) - 1
     nan_above = top << man_bits if ieee_top else (top << man_bits) | ((1 << man_bits) - 2)
-    top_byte = fmt.width - 8
-    if fmt is BINARY16 and fmt.man - man_bits == top_byte:
-        # E5M2 is binary16's top byte, sign and all: one shift, then the NaN codes' select (sign kept)
-        placed = builder.shl(b, k(top_byte))
-        nan = builder.icmp_unsigned(">", builder.and_(placed, k((1 << (fmt.width - 1)) - 1)), k(nan_above << top_byte))
-        quiet = builder.or_(builder.and_(placed, k(1 << (fmt.width - 1))), k(fmt.quiet_nan))
-        return builder.select(nan, quiet, placed), 2.0 ** (fmt.bias - bias)
+    top_byte, sign = fmt.width - 8, 1 << (fmt.width - 1)
     if fmt is BINARY16:
-        bits, factor = builder.shl(magnitude, k(fmt.man - man_bits)), 2.0 ** (fmt.bias - bias)
-    else:
-        m = builder.and_(magnitude, k((1 << man_bits) - 1))
-        normal = builder.add(builder.shl(magnitude, k(fmt.man - man_bits)), k((fmt.bias - bias) << fmt.man))
-        step = ir.Constant(ir.FloatType(), 2.0 ** (1 - bias - man_bits))        # the subnormals' spacing
-        scaled = builder.fmul(builder.uitofp(m, ir.FloatType()), step)
-        subnormal = builder.icmp_unsigned("==", builder.lshr(magnitude, k(man_bits)), k(0))
-        bits, factor = builder.select(subnormal, builder.bitcast(scaled, ty), normal), 1.0
-        if ieee_top:
-            bits = builder.select(builder.icmp_unsigned("==", magnitude, k(nan_above)), k(fmt.infinity), bits)
+        # The code sign-extended and shifted into place: its magnitude onto binary16's exponent and mantissa,
+        # its sign onto bit 15 and the bits between, which are cleared (none for E5M2, binary16's top byte).
+        # Then the NaN codes' select, sign kept.
+        shift = fmt.man - man_bits
+        byte = code if code.type.width == 8 else builder.trunc(code, ir.IntType(8))
+        placed = builder.shl(builder.sext(byte, ty), k(shift))
+        between = (sign - 1) & ~((1 << (shift + 7)) - 1)
+        if between:
+            placed = builder.and_(placed, k(~between & (2 * sign - 1)))
+        nan = builder.icmp_unsigned(">", builder.and_(placed, k(sign - 1)), k(nan_above << shift))
+        quiet = builder.or_(builder.and_(placed, k(sign)), k(fmt.quiet_nan))
+        return builder.select(nan, quiet, placed), ocp_factor(fmt, exp_bits)
+    m = builder.and_(magnitude, k((1 << man_bits) - 1))
+    normal = builder.add(builder.shl(magnitude, k(fmt.man - man_bits)), k((fmt.bias - bias) << fmt.man))
+    step = ir.Constant(ir.FloatType(), 2.0 ** (1 - bias - man_bits))        # the subnormals' spacing
+    scaled = builder.fmul(builder.uitofp(m, ir.FloatType()), step)
+    subnormal = builder.icmp_unsigned("==", builder.lshr(magnitude, k(man_bits)), k(0))
+    bits = builder.select(subnormal, builder.bitcast(scaled, ty), normal)
+    if ieee_top:
+        bits = builder.select(builder.icmp_unsigned("==", magnitude, k(nan_above)), k(fmt.infinity), bits)
     # NaN codes get the quiet NaN as bits, not a select on a float later: LLVM sinks such a select into the
     # arithmetic that follows and computes the whole span twice (measured: half the speed of int8 -> bf16)
     bits = builder.select(builder.icmp_unsigned(">", magnitude, k(nan_above)), k(fmt.quiet_nan), bits)
-    return builder.or_(builder.shl(builder.and_(b, k(0x80)), k(top_byte)), bits), factor
+    return builder.or_(builder.shl(builder.and_(b, k(0x80)), k(top_byte)), bits), 1.0
 
 
 def _decoder(compose, fmt: Format, *params):
@@ -158,6 +168,19 @@ def _decoder(compose, fmt: Format, *params):
             return value if factor == 1.0 else builder.fmul(value, ir.Constant(ir.FloatType(), factor))
         return (types.uint32 if fmt is FLOAT32 else types.float32)(code), codegen
     return decode
+
+
+def _binary16_bits(compose, *params):
+    """An intrinsic of one code: its BINARY16 bits from ``compose`` as uint16, not widened (``F16C_BITS``)."""
+    @intrinsic
+    def bits16(typingctx, code):
+        if not isinstance(code, types.Integer):
+            return None
+
+        def codegen(context, builder, signature, args):
+            return compose(builder, args[0], BINARY16, *params)[0]
+        return types.uint16(code), codegen
+    return bits16
 
 
 E5M2, E4M3FN = (5, 2, True), (4, 3, False)     # exponent bits, mantissa bits, IEEE top exponent (Inf, NaN)
@@ -191,3 +214,8 @@ def float8_e4m3fn_f32(code):
 # for any CPU; and the same by F16C, used where the target has it (``kernels.dequant.decode_step``).
 CODE_DECODERS = {"hifloat8": hifloat8_f32, "float8_e5m2": float8_e5m2_f32, "float8_e4m3fn": float8_e4m3fn_f32}
 F16C_DECODERS = {"hifloat8": hifloat8_f16c, "float8_e5m2": float8_e5m2_f16c, "float8_e4m3fn": float8_e4m3fn_f16c}
+# The F16C decoders' first half on its own: a code's binary16 bits, and the exact factor their value is of the
+# code's (``kernels.lookup``'s "compose" runs it over a block of codes, in 16-bit lanes)
+F16C_BITS = {"hifloat8": (_binary16_bits(hifloat8_ir), 1.0),
+             "float8_e5m2": (_binary16_bits(ocp_float8_ir, *E5M2), ocp_factor(BINARY16, E5M2[0])),
+             "float8_e4m3fn": (_binary16_bits(ocp_float8_ir, *E4M3FN), ocp_factor(BINARY16, E4M3FN[0]))}

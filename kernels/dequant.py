@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit, prange
 
 from .bits import bf16_bits, bf16_bits_quiet, f16_bits_hw, f16_bits_sw, f16_f32_hw, signed_nibble, target_has_f16c
-from .decoders import CODE_DECODERS, F16C_DECODERS
+from .decoders import CODE_DECODERS, F16C_BITS, F16C_DECODERS
 from .jit import generated_kernel
 from .lookup import LOOKUPS, blocked_span, default_lookup, lacking_for
 from .vector import LINE, prefer_512bit_vectors, store_fence, stream_lines, uint16_halves
@@ -89,10 +89,21 @@ def decode_step(source: str, hw_f16: bool):
     return signed_nibble if SOURCES[source].nibbles else whole
 
 
-@njit(inline="always")
-def widened(word, i):
-    """The value of binary16 bits (codes already looked up by ``kernels.lookup``), widened by F16C."""
-    return f16_f32_hw(word)
+@functools.lru_cache(maxsize=None)
+def widened(factor: float):
+    """The value of binary16 bits (codes already looked up by ``kernels.lookup``), widened by F16C, times
+    the exact ``factor`` they are of it (a power of two; 1 for table lookups, which hold the value itself)."""
+    if factor == 1.0:
+        @njit(inline="always")
+        def value(word, i):
+            return f16_f32_hw(word)
+    else:
+        scale = np.float32(factor)
+
+        @njit(inline="always")
+        def value(word, i):
+            return f16_f32_hw(word) * scale
+    return value
 
 
 @functools.lru_cache(maxsize=None)
@@ -114,7 +125,8 @@ def dequant_span(source: str, *, bf16: bool, per_channel: bool, has_offset: bool
     than the kernel's strided reads).
     """
     if lookup != "none" and source in CODE_DECODERS:
-        on_halves = _span(widened, 1, 1, bf16, per_channel, has_offset, hw_f16, nan_operands, False)
+        factor = F16C_BITS[source][1] if lookup == "compose" else 1.0
+        on_halves = _span(widened(factor), 1, 1, bf16, per_channel, has_offset, hw_f16, nan_operands, False)
         return blocked_span(source, on_halves, lookup)
     src = SOURCES[source]
     return _span(decode_step(source, hw_f16), src.lanes, src.group // src.lanes, bf16, per_channel, has_offset,

@@ -1,5 +1,6 @@
-"""8-bit float codes decoded by table lookups: 32 codes per AVX-512BW ``vpermi2w`` step ("vector"), per
-AVX2 ``vpshufb`` step ("shuffle"), or one by one ("scalar").
+"""8-bit float codes decoded a block at a time, before the arithmetic: by table lookups, 32 codes per
+AVX-512BW ``vpermi2w`` step ("vector"), per AVX2 ``vpshufb`` step ("shuffle"), or one by one ("scalar"); or
+by composing their binary16 bits ("compose").
 
 A code's value is one of 256, each exact in binary16. The 256 binary16 bit patterns fill eight 512-bit
 registers; ``vpermi2w`` picks 32 of them from a register pair by the codes' low 6 bits and two selects on
@@ -8,8 +9,11 @@ for HiFloat8's bit-composing decoder in ``kernels.decoders`` on AVX2 (which LLVM
 lanes have no variable shift there and it emulates three). AVX2's ``vpshufb`` looks 32 bytes up in
 16-byte tables: ``_shuffle_lookup`` composes a code's two bytes of binary16 from eight such lookups per byte
 (about 45 instructions for 32 codes). A scalar loop looks codes up one at a time, at about one a cycle.
-``default_lookup`` picks by measurement. All widen binary16 by F16C; ``kernels.dequant`` uses the decoders
-elsewhere, with the same bits.
+"compose" runs the F16C decoders' integer steps (``kernels.decoders.F16C_BITS``) in a loop of their own,
+which LLVM vectorises in 16-bit lanes, 16 codes an instruction (inside the arithmetic it follows that
+loop's 8 float32 lanes); the OCP formats take a few shifts, masks and a select. ``default_lookup`` picks by
+measurement. All widen binary16 by F16C; ``kernels.dequant`` uses the decoders elsewhere, with the same
+bits.
 
 ``blocked_span`` runs a span over binary16 bits (which it widens by F16C) on codes: it looks up ``BLOCK``
 codes at a time into a buffer on the stack (in L1 while the span reads it back) and hands that to the span.
@@ -27,7 +31,7 @@ from numba.extending import intrinsic
 from numba.np.arrayobj import populate_array
 
 from .bits import target_has
-from .decoders import CODE_DECODERS
+from .decoders import CODE_DECODERS, F16C_BITS
 
 __all__ = ["BLOCK", "LANES", "LOOKUPS", "blocked_span", "code_table", "default_lookup", "lacking_for",
            "target_has_shuffle_lookup", "target_has_vector_lookup"]
@@ -37,8 +41,9 @@ PAIR = 2 * LANES      # table entries one vpermi2w reaches (two registers)
 BLOCK = 1024          # codes looked up per pass: 2 KiB of binary16 on the stack, a multiple of LANES
 
 
-# How a kernel decodes 8-bit float codes: by one of the table lookups, or "none" (kernels.decoders)
-LOOKUPS = ("vector", "shuffle", "scalar", "none")
+# How a kernel decodes 8-bit float codes: by one of the table lookups, by the F16C decoder's bit composition
+# run over a block of codes ("compose"), or inside the arithmetic ("none", kernels.decoders)
+LOOKUPS = ("vector", "shuffle", "scalar", "compose", "none")
 
 
 def target_has_vector_lookup() -> bool:
@@ -61,22 +66,24 @@ def lacking_for(how: str) -> str | None:
     return None
 
 
-# The sources whose shuffle lookup outran their F16C decoder (default_lookup's measurements)
-SHUFFLE_BEATS_DECODER = frozenset({"hifloat8", "float8_e4m3fn"})
+# How each source decodes on AVX2 without AVX-512BW (default_lookup's measurements, Zen 2, DRAM streams):
+# HiFloat8 by shuffle lookup, 2.4-3.5x its F16C decoder and 1.6-1.7x the scalar lookup (its bits need
+# variable 16-bit shifts, which AVX2 lacks); the OCP formats by composing their bits over a block: E4M3FN
+# 1.01-1.20x the shuffle lookup, E5M2 1.11-1.30x its decoder inside the arithmetic per channel with offset,
+# 0.97-1.12x per tensor (docs/kernels.md)
+AVX2_LOOKUPS = {"hifloat8": "shuffle", "float8_e5m2": "compose", "float8_e4m3fn": "compose"}
 
 
 def default_lookup(source: str, hw_f16: bool) -> str:
     """How a kernel for ``source`` decodes codes on this target (``LOOKUPS``): by vector lookup where it can;
-    else by shuffle lookup where it beats the decoder (AVX2, Zen 2, DRAM streams: HiFloat8 2.4-3.5x its F16C
-    decoder and 1.6-1.7x the scalar lookup; E4M3FN 1.0-1.25x its decoder; E5M2's decoder, one shift, is
-    1.0-1.15x the shuffle lookup); without AVX2, HiFloat8 by scalar lookup (Zen 1: 2.1-2.3x its decoder);
-    without F16C always by the decoders."""
+    else, with AVX2, as ``AVX2_LOOKUPS``; without AVX2, HiFloat8 by scalar lookup (Zen 1: 2.1-2.3x its
+    decoder); without F16C always by the decoders."""
     if not hw_f16:
         return "none"
     if target_has_vector_lookup():
         return "vector"
     if target_has_shuffle_lookup():
-        return "shuffle" if source in SHUFFLE_BEATS_DECODER else "none"
+        return AVX2_LOOKUPS.get(source, "none")
     return "scalar" if source == "hifloat8" else "none"
 
 
@@ -237,11 +244,13 @@ def stack_halves(typingctx, count):
 @functools.lru_cache(maxsize=None)
 def blocked_span(source: str, span, how: str):
     """``span`` (a span over binary16 bits, ``kernels.dequant.dequant_span``'s signature) over ``source``
-    codes: each ``BLOCK`` codes are looked up into a stack buffer, by ``how`` ("vector" or "shuffle")
-    lookups but for the last ``< LANES``, or all one by one ("scalar")."""
-    vector = how != "scalar"
+    codes: each ``BLOCK`` codes are decoded into a stack buffer, by ``how`` ("vector" or "shuffle")
+    lookups but for the last ``< LANES``, all one by one ("scalar"), or composed ("compose": bits whose
+    value is ``F16C_BITS``' factor times theirs, which ``span`` applies)."""
+    vector, composed = how in VECTOR_LOOKUPS, how == "compose"
     lookup = VECTOR_LOOKUPS[how](source) if vector else None
     table = code_table(source)
+    compose = F16C_BITS[source][0]
 
     @njit(inline="always")
     def codes_span(xs, ys, scale, offset, first, items):
@@ -252,8 +261,13 @@ def blocked_span(source: str, span, how: str):
             if vector:          # a closure constant: Numba prunes the branch, so scalar spans hold no lookup
                 for j in range(0, whole, LANES):
                     lookup(xs, start + j, values[j:])
-            for j in range(whole, n):
-                values[j] = table[np.uint8(xs[start + j])]
+            if composed:        # its own loop: LLVM runs it in 16-bit lanes, not the arithmetic's 32-bit ones
+                codes = xs[start:start + n]
+                for j in range(n):
+                    values[j] = compose(codes[j])
+            else:
+                for j in range(whole, n):
+                    values[j] = table[np.uint8(xs[start + j])]
             span(values, ys[start:start + n], scale, offset, first + start, n)
 
     return codes_span

@@ -58,9 +58,10 @@ def run(source, bf16, along, has_offset, x, scale, offset, mode, tile_cols=64, *
     return y
 
 
-# How codes are decoded: by table lookups (one by one, AVX2 vpshufb, AVX-512BW vpermi2w), each this CPU can run
-LOOKUP_KINDS = (["scalar"] if target_has_f16c() else []) + (["shuffle"] if target_has_shuffle_lookup() else []) + (
-    ["vector"] if target_has_vector_lookup() else [])
+# How codes are decoded a block at a time: by table lookups (one by one, AVX2 vpshufb, AVX-512BW vpermi2w) or
+# composed bits, each this CPU can run
+LOOKUP_KINDS = (["scalar", "compose"] if target_has_f16c() else []) + (
+    ["shuffle"] if target_has_shuffle_lookup() else []) + (["vector"] if target_has_vector_lookup() else [])
 # ... or by the portable decoders, or the F16C ones
 PATHS = ([{"hw_f16": False}] + ([{"hw_f16": True, "lookup": "none"}] if target_has_f16c() else [])
          + [{"hw_f16": True, "lookup": how} for how in LOOKUP_KINDS])
@@ -140,12 +141,12 @@ def test_per_head_and_per_channel_together_refused():
 
 def test_each_target_decodes_by_its_fastest_path(monkeypatch):
     """Vector lookups for every 8-bit float where AVX-512BW is; else, with AVX2, shuffle lookups for HiF8 and
-    E4M3FN, E5M2 by its decoder; else HiF8 by scalar lookups, FLOAT8 by their decoders; without F16C, and for
-    integer x, decoders only; a forced path is checked."""
+    composed bits for E5M2 and E4M3FN; else HiF8 by scalar lookups, FLOAT8 by their decoders; without F16C,
+    and for integer x, decoders only; a forced path is checked."""
     from antiquant.kernels import lookup
     from antiquant.kernels.dequant import decoding
     targets = {(True, True): ["vector"] * 3, (True, False): ["vector"] * 3,
-               (False, True): ["shuffle", "none", "shuffle"], (False, False): ["scalar", "none", "none"]}
+               (False, True): ["shuffle", "compose", "compose"], (False, False): ["scalar", "none", "none"]}
     for (vector, shuffle), want in targets.items():
         monkeypatch.setattr(lookup, "target_has_vector_lookup", lambda vector=vector: vector)
         monkeypatch.setattr(lookup, "target_has_shuffle_lookup", lambda shuffle=shuffle: shuffle)
