@@ -118,8 +118,9 @@ def dequant_span(source: str, *, bf16: bool, per_channel: bool, has_offset: bool
     item ``first``; per-tensor ``[1, 1]``. One rounding per step, no fused multiply-add (fastmath is off),
     and of two NaN operands the first one's (``nan_first``); ``nan_operands=False`` leaves that test out, for
     calls whose scale and offset hold no NaN (then no step can have two NaN operands).
-    ``lookup`` ("vector", "shuffle" or "scalar", ``kernels.lookup``; all need F16C): an 8-bit float source's codes are
-    looked up in a table before the arithmetic, instead of decoded decoder by decoder inside it.
+    ``lookup`` ("vector", "shuffle", "scalar" or "compose", ``kernels.lookup``; all need F16C): an 8-bit float
+    source's codes are looked up in a table, or their bits composed, a block ahead of the arithmetic, instead of
+    decoded inside it.
     ``column_order``: per-channel scale/offset are ``[1, columns]`` as the caller gave them, each lane
     reading every other value: no split before the kernel (for one-row calls, where splitting costs more
     than the kernel's strided reads).
@@ -200,7 +201,7 @@ def _span(decode, lanes: int, units: int, bf16: bool, per_channel: bool, has_off
 
 def decoding(source: str, hw_f16: bool | None, lookup: str | None) -> tuple[bool, str]:
     """The instruction paths a kernel for ``source`` uses, each the target's own where None: F16C
-    (``hw_f16``) and, for 8-bit float codes, table lookups (``lookup``, one of ``kernels.lookup.LOOKUPS``;
+    (``hw_f16``) and, for 8-bit float codes, block decoding (``lookup``, one of ``kernels.lookup.LOOKUPS``;
     they need F16C); "none" for other sources. A forced path the target lacks is refused here: compiled, it
     would stop the process on an illegal instruction (or fail to link F16C's runtime helper)."""
     if hw_f16 and not target_has_f16c():
