@@ -18,6 +18,7 @@ from .bits import bf16_bits, bf16_bits_quiet, f16_bits_hw, f16_bits_sw, f16_f32_
 from .decoders import CODE_DECODERS, F16C_BITS, F16C_DECODERS
 from .jit import generated_kernel
 from .lookup import LOOKUPS, blocked_span, default_lookup, lacking_for
+from .tabulated import tabulated_span, target_has_tabulation
 from .vector import LINE, prefer_512bit_vectors, store_fence, stream_lines, uint16_halves
 
 __all__ = ["SOURCES", "Source", "dequant_span", "fused_kernel"]
@@ -221,6 +222,17 @@ def decoding(source: str, hw_f16: bool | None, lookup: str | None) -> tuple[bool
     return hw, chosen
 
 
+def tabulating(source: str, along: bool, tabulate: bool | None) -> bool:
+    """Whether a kernel looks its results up (``kernels.tabulated``): for a 4-bit source stored a byte at a
+    time and one scale (not ``along`` rows or columns), where the target has AVX2 (None) or where forced
+    (True; refused on a target without AVX2, where it would stop the process on an illegal instruction)."""
+    src = SOURCES[source]
+    fits = src.nibbles and src.storage == np.uint8 and not along
+    if tabulate and not target_has_tabulation():
+        raise ValueError("tabulate: the result lookup needs AVX2, which this CPU (Numba's target) lacks; pass None")
+    return fits and (target_has_tabulation() if tabulate is None else tabulate)
+
+
 # Each parallel task of the fused kernel is TASK_TILES consecutive tiles, which share one scratch buffer. It
 # walks each row of a tile start to end: two streams (x and y) per core. Walking bands of 8 rows 2 KiB at a
 # time, to keep per-channel scale/offset in L1, ran 16 streams per core, more than the hardware prefetchers
@@ -277,7 +289,8 @@ def streamed(span, units: int, burst: int):
 @functools.lru_cache(maxsize=None)
 def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, parallel: bool = True,
                  hw_f16: bool | None = None, streaming: bool = False, per_head: bool = False,
-                 lookup: str | None = None, nan_operands: bool = True, column_order: bool = False):
+                 lookup: str | None = None, nan_operands: bool = True, column_order: bool = False,
+                 tabulate: bool | None = None):
     """The specialisation for one combination; compiled (or loaded from cache) on its first call.
 
     Call it as ``kernel(x2d, scale, offset, y2d, tiles)``: x2d the storage of the ``[dim0, dim1]`` view,
@@ -295,6 +308,8 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
     select (``nan_first``) is left out (measured: up to 40% of a DRAM stream, docs/kernels.md).
     ``column_order``: per-channel scale/offset of a two-lane source are float32 ``[1, dim1]`` in column order
     (``dequant_span``); it changes nothing for other cases.
+    ``tabulate``: per-tensor int4 calls look their 16 results up (``kernels.tabulated``); None: where the
+    target has AVX2.
     """
     if per_head and per_channel:
         raise ValueError("per_head: a scale runs along rows (per head) or columns (per channel), not both")
@@ -307,6 +322,10 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
     column_order = column_order and lanes == 2 and per_channel
     span = dequant_span(source, bf16=bf16, per_channel=per_channel, has_offset=has_offset, hw_f16=hw,
                         lookup=how, nan_operands=nan_operands, column_order=column_order)
+    tabulated = tabulating(source, per_channel or per_head, tabulate)
+    tabulate_results = None
+    if tabulated:
+        tabulate_results, span = tabulated_span(span, lanes)
     write = streamed(span, units, BURST_BYTES // unit_bytes)
 
     def fused(x, scale, offset, y, tiles):
@@ -318,6 +337,11 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
                 staging = private_buffer(BURST_BYTES).view(unit)
             else:
                 staging = y[0][:0]
+            # per tensor, a 4-bit source's 16 results stand in for the scale (``kernels.tabulated``)
+            if tabulated:
+                table = tabulate_results(scale, offset)
+            else:
+                table = scale
             for t in range(task * TASK_TILES, min(tiles.shape[0], (task + 1) * TASK_TILES)):
                 row0, nrows, col0, ncols = tiles[t].row0, tiles[t].nrows, tiles[t].col0, tiles[t].ncols
                 first, items = col0 // lanes, ncols // lanes
@@ -326,7 +350,7 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
                         h = r % scale.shape[1]
                         s_r, o_r = scale[:, h:h + 1], offset[:, h:h + 1]
                     else:
-                        s_r, o_r = scale, offset
+                        s_r, o_r = table, offset
                     yr = y[r][first:first + items]
                     xr = x[r][first // units:(first + items) // units]
                     lead = line_lead(yr, units)
@@ -339,4 +363,4 @@ def fused_kernel(source: str, bf16: bool, per_channel: bool, has_offset: bool, p
                 store_fence()  # the streamed lines reach memory before the caller reads y
 
     return generated_kernel(fused, (source, bf16, per_channel, has_offset, parallel, hw, streaming, per_head,
-                                    how, nan_operands, column_order), parallel=parallel)
+                                    how, nan_operands, column_order, tabulated), parallel=parallel)
